@@ -6,12 +6,13 @@ import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /**
- * The libc entry points layerfs needs that Java lacks, bound by jnr-ffi. Package-private: everything
+ * The libc entry points layerfs needs that Java lacks, bound by jnr-ffi. Public only because jnr-ffi
+ * generates its implementation in another class loader; everything
  * else goes through {@link Sys}, which turns -1/errno into {@link SysException}. All path arguments
  * are relative to a directory file descriptor and never followed when the call allows it.
  */
 @SaveError
-interface LibC {
+public interface LibC {
     int fstatat(int dirfd, String path, Pointer buf, int flags);
 
     int fstat(int fd, Pointer buf);
@@ -107,4 +108,8 @@ interface LibC {
     String strerror(int errnum);
 
     int umask(int mask);
+
+    int umount2(String target, int flags);
+
+    int geteuid();
 }

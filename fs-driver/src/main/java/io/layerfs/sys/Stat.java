@@ -82,6 +82,14 @@ public final class Stat {
                 mtimeSec, mtimeNsec, ctimeSec, ctimeNsec);
     }
 
+    public Stat with(long newIno, long newNlink) {
+        if (newIno == ino && newNlink == nlink) {
+            return this;
+        }
+        return new Stat(dev, newIno, newNlink, mode, uid, gid, rdev, size, blksize, blocks, atimeSec, atimeNsec,
+                mtimeSec, mtimeNsec, ctimeSec, ctimeNsec);
+    }
+
     public Stat withNlink(long newNlink) {
         return new Stat(dev, ino, newNlink, mode, uid, gid, rdev, size, blksize, blocks, atimeSec, atimeNsec,
                 mtimeSec, mtimeNsec, ctimeSec, ctimeNsec);

@@ -525,6 +525,19 @@ public final class Sys {
         return names;
     }
 
+    public static final int MNT_FORCE = 1;
+    public static final int MNT_DETACH = 2;
+
+    public void umount2(String target, int flags) throws SysException {
+        if (libc.umount2(target, flags) != 0) {
+            throw fail("umount2", target);
+        }
+    }
+
+    public int geteuid() {
+        return libc.geteuid();
+    }
+
     public int umask(int mask) {
         return libc.umask(mask);
     }

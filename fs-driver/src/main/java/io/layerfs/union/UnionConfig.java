@@ -13,8 +13,17 @@ public final class UnionConfig {
     private final List<Path> lowers;
     private final Path upper;
     private final Path work;
+    private final boolean isVolatile;
 
     public UnionConfig(List<Path> lowers, Path upper, Path work) {
+        this(lowers, upper, work, false);
+    }
+
+    /**
+     * @param isVolatile skip the fsync of copied-up files (overlayfs' {@code volatile}): faster, and
+     *                   after a host crash the upper may hold incomplete copies
+     */
+    public UnionConfig(List<Path> lowers, Path upper, Path work, boolean isVolatile) {
         this.lowers = List.copyOf(Objects.requireNonNull(lowers, "lowers"));
         if ((upper == null) != (work == null)) {
             throw new IllegalArgumentException("upperdir and workdir must be given together");
@@ -24,6 +33,11 @@ public final class UnionConfig {
         }
         this.upper = upper;
         this.work = work;
+        this.isVolatile = isVolatile;
+    }
+
+    public boolean isVolatile() {
+        return isVolatile;
     }
 
     public List<Path> lowers() {

@@ -1,0 +1,151 @@
+package io.layerfs.fuse;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import io.layerfs.sys.Errno;
+import io.layerfs.sys.Sys;
+import io.layerfs.sys.SysException;
+import io.layerfs.union.UnionFs;
+
+/**
+ * A live FUSE mount of a {@link UnionFs}. {@link #mount} returns once the kernel has completed
+ * FUSE_INIT, so the mount is usable; libfuse's loop runs on a thread of its own (and spawns its
+ * worker threads: the union is served multi-threaded).
+ *
+ * <p>FUSE options and why: {@code default_permissions} lets the kernel check permissions against
+ * the modes we report, as overlayfs does; {@code allow_other} (when root) lets container processes
+ * of any uid in; {@code use_ino} shows our stable inode numbers instead of libfuse's;
+ * {@code hard_remove} deletes at once instead of renaming open files to .fuse_hidden (which would
+ * land in the upper); {@code big_writes} and {@code max_write} lift the 4 KiB write size of libfuse 2.
+ */
+public final class FuseMount implements AutoCloseable {
+    private static final long INIT_TIMEOUT_SECONDS = 30;
+
+    private final Path mountpoint;
+    private final Thread loop;
+    private final CompletableFuture<Integer> exit;
+    private volatile boolean closed;
+
+    private FuseMount(Path mountpoint, Thread loop, CompletableFuture<Integer> exit) {
+        this.mountpoint = mountpoint;
+        this.loop = loop;
+        this.exit = exit;
+    }
+
+    public static FuseMount mount(UnionFs fs, Path mountpoint, List<String> extraOptions, boolean debug)
+            throws IOException {
+        Path mnt = mountpoint.toAbsolutePath().normalize();
+        if (!Files.isDirectory(mnt)) {
+            throw new IOException("mountpoint " + mnt + " is not a directory");
+        }
+        if (!Files.exists(Path.of("/dev/fuse"))) {
+            throw new IOException("/dev/fuse is missing: load the fuse module (modprobe fuse)");
+        }
+        Sys sys = Sys.get();
+        // objects are created with exactly the modes the kernel asks for (it applied the umask)
+        sys.umask(0);
+        List<String> opts = new ArrayList<>();
+        opts.add("fsname=layerfs");
+        opts.add("subtype=layerfs");
+        opts.add("default_permissions");
+        opts.add("use_ino");
+        opts.add("hard_remove");
+        opts.add("big_writes");
+        opts.add("max_write=131072");
+        if (sys.geteuid() == 0) {
+            opts.add("allow_other");
+        }
+        if (fs.readOnly()) {
+            opts.add("ro");
+        }
+        opts.addAll(extraOptions);
+        List<String> args = new ArrayList<>(List.of("layerfs", "-f"));
+        if (debug) {
+            args.add("-d");
+        }
+        args.add("-o");
+        args.add(String.join(",", opts));
+        args.add(mnt.toString());
+
+        CompletableFuture<Void> ready = new CompletableFuture<>();
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        FuseAdapter adapter = new FuseAdapter(fs, () -> ready.complete(null));
+        String[] argv = args.toArray(new String[0]);
+        Thread loop = new Thread(() -> {
+            try {
+                exit.complete(adapter.runLoop(argv));
+            } catch (Throwable t) {
+                exit.completeExceptionally(t);
+            } finally {
+                ready.completeExceptionally(new IOException("FUSE loop ended before the mount was ready"));
+            }
+        }, "layerfs-fuse-loop");
+        loop.setDaemon(true);
+        loop.start();
+        try {
+            CompletableFuture.anyOf(ready, exit).get(INIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new IOException("mount of " + mnt + " not ready after " + INIT_TIMEOUT_SECONDS + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while mounting " + mnt);
+        } catch (ExecutionException e) {
+            throw new IOException("mount of " + mnt + " failed: " + e.getCause().getMessage());
+        }
+        if (!ready.isDone() || ready.isCompletedExceptionally()) {
+            Integer code = exit.getNow(null);
+            throw new IOException("mount of " + mnt + " failed (libfuse exit status " + code
+                    + "; is it already a mount point, or is libfuse2 missing?)");
+        }
+        return new FuseMount(mnt, loop, exit);
+    }
+
+    public Path mountpoint() {
+        return mountpoint;
+    }
+
+    /** Blocks until the file system is unmounted (umount, fusermount -u, or close()). */
+    public void awaitUnmount() throws InterruptedException {
+        loop.join();
+    }
+
+    public boolean isMounted() {
+        return loop.isAlive();
+    }
+
+    /** Unmounts (if still mounted) and waits for the FUSE loop to end. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (loop.isAlive()) {
+            try {
+                Sys.get().umount2(mountpoint.toString(), 0);
+            } catch (SysException e) {
+                if (e.errno() != Errno.EINVAL) {
+                    // busy: detach now, the kernel finishes when the last user is gone
+                    try {
+                        Sys.get().umount2(mountpoint.toString(), Sys.MNT_DETACH);
+                    } catch (SysException ignored) {
+                        // nothing more we can do; the loop ends when the connection is gone
+                    }
+                }
+            }
+        }
+        try {
+            loop.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package io.layerfs.union;
+
+import io.layerfs.sys.Stat;
+
+/**
+ * The result of looking a path up through the layers: which layer supplies the object and, for a
+ * directory, every layer whose directory of that name merges into it (top first, ending at an opaque
+ * directory or above a non-directory). Immutable; cached by {@link Resolver} until a change of the
+ * union invalidates it.
+ */
+final class Entry {
+    final String path;
+    final String rel;
+    final Layer top;
+    final int type;
+    /** Layers merged into this directory, top first; null for non-directories. */
+    final Layer[] dirLayers;
+    /** Per dirLayers element: the directory there may hold xattr whiteouts ({@code overlay.opaque=x}). */
+    final boolean[] xattrWhiteouts;
+
+    Entry(String path, String rel, Layer top, int type, Layer[] dirLayers, boolean[] xattrWhiteouts) {
+        this.path = path;
+        this.rel = rel;
+        this.top = top;
+        this.type = type;
+        this.dirLayers = dirLayers;
+        this.xattrWhiteouts = xattrWhiteouts;
+    }
+
+    boolean isDir() {
+        return type == Stat.S_IFDIR;
+    }
+
+    boolean inUpper() {
+        return top.upper;
+    }
+
+    /** A directory that also takes entries from a lower layer. */
+    boolean isMerged() {
+        return dirLayers != null && (dirLayers.length > 1 || !dirLayers[0].upper);
+    }
+
+    @Override
+    public String toString() {
+        return path + " @ " + top;
+    }
+}

@@ -1,0 +1,40 @@
+package io.layerfs.union;
+
+import java.nio.file.Path;
+
+/**
+ * One directory of the stack, held open so every lookup is relative to its descriptor (no
+ * re-resolution of the host path, and paths near PATH_MAX inside the mount keep working).
+ * Lowers are never written; the upper, if any, is index 0 of the union's layer array.
+ */
+final class Layer {
+    final int index;
+    final Path root;
+    final String rootString;
+    final int fd;
+    final boolean upper;
+    /** Small per-filesystem number, used to keep inode numbers from different filesystems apart. */
+    final int devIndex;
+    /** st_dev of the layer's root: the device of (nearly) every object in it. */
+    final long dev;
+
+    Layer(int index, Path root, int fd, boolean upper, int devIndex, long dev) {
+        this.index = index;
+        this.root = root;
+        this.rootString = root.toString();
+        this.fd = fd;
+        this.upper = upper;
+        this.devIndex = devIndex;
+        this.dev = dev;
+    }
+
+    /** Host path of rel inside this layer, for the calls Linux offers only on paths (xattrs). */
+    String hostPath(String rel) {
+        return ".".equals(rel) ? rootString : rootString + "/" + rel;
+    }
+
+    @Override
+    public String toString() {
+        return (upper ? "upper " : "lower " + index + " ") + root;
+    }
+}

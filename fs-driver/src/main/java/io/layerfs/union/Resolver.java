@@ -1,0 +1,165 @@
+package io.layerfs.union;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.layerfs.sys.Errno;
+import io.layerfs.sys.Stat;
+import io.layerfs.sys.Sys;
+import io.layerfs.sys.SysException;
+
+/**
+ * Path lookup through the layers, top-down as overlayfs does it (overlayfs.rst, "Non-directories" and
+ * "Directories"): the first layer holding a name supplies it; a whiteout stops the search; directories
+ * merge with the directories of the same name below until an opaque one or a non-directory.
+ *
+ * <p>Results are cached per path. Callers hold the union's read lock while looking up and its write
+ * lock while changing the union, so a lookup never caches a result computed across a change.
+ */
+final class Resolver {
+    private static final Object NEGATIVE = new Object();
+    /** Beyond this many cached paths the cache starts over: a bound on daemon memory. */
+    private static final int MAX_CACHED = 400_000;
+
+    private final Sys sys;
+    private final Entry root;
+    // guarded by the union's lock: populated under read, invalidated under write
+    private final ConcurrentHashMap<String, Object> cache = new ConcurrentHashMap<>();
+
+    Resolver(Sys sys, Layer[] layers) throws SysException {
+        this.sys = sys;
+        boolean[] xw = new boolean[layers.length];
+        for (int i = 0; i < layers.length; i++) {
+            xw[i] = Markers.opacity(sys, layers[i], ".") == Markers.Opacity.HAS_XATTR_WHITEOUTS;
+        }
+        this.root = new Entry("/", ".", layers[0], Stat.S_IFDIR, layers.clone(), xw);
+    }
+
+    /** The entry at path ("/" or "/a/b"), or null if no such name is visible. */
+    Entry lookup(String path) throws SysException {
+        Object cached = cache.get(path);
+        if (cached != null) {
+            return cached == NEGATIVE ? null : (Entry) cached;
+        }
+        if ("/".equals(path)) {
+            return root;
+        }
+        int slash = path.lastIndexOf('/');
+        if (slash < 0) {
+            throw new SysException(Errno.EINVAL, "not an absolute path: " + path);
+        }
+        Entry parent = lookup(slash == 0 ? "/" : path.substring(0, slash));
+        if (parent == null) {
+            return null;
+        }
+        if (!parent.isDir()) {
+            throw new SysException(Errno.ENOTDIR, path);
+        }
+        Entry e = lookupChild(parent, path.substring(slash + 1), path);
+        if (cache.size() >= MAX_CACHED) {
+            cache.clear();
+        }
+        cache.put(path, e == null ? NEGATIVE : e);
+        return e;
+    }
+
+    /** Like {@link #lookup} but ENOENT instead of null. */
+    Entry require(String path) throws SysException {
+        Entry e = lookup(path);
+        if (e == null) {
+            throw new SysException(Errno.ENOENT, path);
+        }
+        return e;
+    }
+
+    private Entry lookupChild(Entry parent, String name, String path) throws SysException {
+        if (name.isEmpty() || Markers.isMarkerName(name)) {
+            return null;
+        }
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            throw new SysException(Errno.ENAMETOOLONG, path);
+        }
+        return scan(parent, name, path, 0);
+    }
+
+    /**
+     * The entry for name in parent, looking only at parent's layers from index {@code from} on
+     * (1 skips the upper: "what would show if the upper's entry went away").
+     */
+    Entry scan(Entry parent, String name, String path, int from) throws SysException {
+        String rel = Markers.child(parent.rel, name);
+        Layer first = null;
+        int firstType = 0;
+        List<Layer> dirs = null;
+        List<Boolean> xw = null;
+        Layer[] layers = parent.dirLayers;
+        for (int i = from; i < layers.length; i++) {
+            Layer l = layers[i];
+            Stat st = sys.lstatOrNull(l.fd, rel);
+            if (st == null) {
+                if (sys.lstatOrNull(l.fd, Markers.child(parent.rel, Markers.WH_PREFIX + name)) != null) {
+                    break;
+                }
+                continue;
+            }
+            if (Markers.isWhiteoutObject(sys, l, rel, st, parent.xattrWhiteouts[i])) {
+                break;
+            }
+            if (first == null) {
+                first = l;
+                firstType = st.type();
+                if (!st.isDirectory()) {
+                    break;
+                }
+                dirs = new ArrayList<>(4);
+                xw = new ArrayList<>(4);
+            } else if (!st.isDirectory()) {
+                break;
+            }
+            Markers.Opacity op = Markers.opacity(sys, l, rel);
+            dirs.add(l);
+            xw.add(op == Markers.Opacity.HAS_XATTR_WHITEOUTS);
+            if (op == Markers.Opacity.OPAQUE) {
+                break;
+            }
+        }
+        if (first == null) {
+            return null;
+        }
+        Layer[] dl = null;
+        boolean[] xwa = null;
+        if (dirs != null) {
+            dl = dirs.toArray(new Layer[0]);
+            xwa = new boolean[dl.length];
+            for (int i = 0; i < xwa.length; i++) {
+                xwa[i] = xw.get(i);
+            }
+        }
+        return new Entry(path, rel, first, firstType, dl, xwa);
+    }
+
+    /** Whether a layer below the upper would show name in parent if the upper did not hide it. */
+    boolean visibleBelowUpper(Entry parent, String name) throws SysException {
+        if (parent.dirLayers[0].upper) {
+            return scan(parent, name, null, 1) != null;
+        }
+        return scan(parent, name, null, 0) != null;
+    }
+
+    /** Forget path only (a non-directory changed or appeared). Caller holds the write lock. */
+    void invalidate(String path) {
+        cache.remove(path);
+    }
+
+    /** Forget path and everything below it (a directory was removed, renamed or changed layering). */
+    void invalidateTree(String path) {
+        cache.remove(path);
+        String prefix = "/".equals(path) ? "/" : path + "/";
+        cache.keySet().removeIf(k -> k.startsWith(prefix));
+    }
+
+    Entry root() {
+        return root;
+    }
+}

@@ -1,0 +1,943 @@
+package io.layerfs.union;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import io.layerfs.sys.Errno;
+import io.layerfs.sys.Stat;
+import io.layerfs.sys.Sys;
+import io.layerfs.sys.SysException;
+
+/**
+ * The union engine: overlayfs semantics over plain directories, driven by paths as the FUSE
+ * high-level API delivers them ("/" or "/a/b"). It never touches a FUSE type, so tests and
+ * benchmarks drive it in-process. Every failure is a {@link SysException} with the errno the
+ * caller should see.
+ *
+ * <p>Who owns what: {@link Resolver} looks names up through the layers, {@link Markers} knows the
+ * whiteout and opaque encodings, {@link CopyUp} copies lower objects up, {@link MergedDirectory}
+ * lists directories, {@link InodeNumbers} keeps st_ino stable, {@link WorkDir} holds the workdir.
+ * This class sequences them for each operation.
+ *
+ * <p>Locking: operations that only read the union's shape (lookup, getattr, readdir, open for read)
+ * hold {@code lock}'s read lock; operations that change it (create, remove, rename, copy-up) hold
+ * its write lock. Data reads and writes go straight to the file descriptor and take no lock.
+ * Permission checks are the kernel's ({@code default_permissions}); the engine acts as its caller
+ * asks and sets the caller's ownership on new objects.
+ */
+public final class UnionFs implements AutoCloseable {
+    private static final int S_ISGID = 02000;
+    private static final int OPEN_FLAGS_DROPPED = Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOCTTY | Sys.O_TRUNC | Sys.O_DIRECT;
+
+    private final Sys sys;
+    private final Layer[] layers;
+    private final Layer upper;
+    private final WorkDir work;
+    private final Resolver resolver;
+    private final CopyUp copyUp;
+    private final InodeNumbers inodes = new InodeNumbers();
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final ConcurrentHashMap<Long, List<DirItem>> openDirs = new ConcurrentHashMap<>();
+    private final AtomicLong dirHandles = new AtomicLong();
+    private final AtomicLong copyUps = new AtomicLong();
+
+    private UnionFs(Sys sys, Layer[] layers, Layer upper, WorkDir work, boolean syncCopyUp) throws SysException {
+        this.sys = sys;
+        this.layers = layers;
+        this.upper = upper;
+        this.work = work;
+        this.resolver = new Resolver(sys, layers);
+        this.copyUp = upper == null ? null : new CopyUp(sys, upper, work, syncCopyUp);
+    }
+
+    /** Opens the layers, takes the workdir lock and clears leftovers in the workdir. */
+    public static UnionFs open(UnionConfig config) throws IOException {
+        Sys sys = Sys.get();
+        List<Layer> list = new ArrayList<>();
+        WorkDir work = null;
+        InodeNumbers probe = new InodeNumbers();
+        try {
+            if (config.upper() != null) {
+                Path up = config.upper().toAbsolutePath();
+                Path wk = config.work().toAbsolutePath();
+                int fd = openDir(sys, up, "upperdir");
+                Stat upSt = sys.fstat(fd);
+                list.add(new Layer(0, up, fd, true, probe.devIndex(upSt.dev), upSt.dev));
+                int wfd = openDir(sys, wk, "workdir");
+                Stat wkSt = sys.fstat(wfd);
+                sys.close(wfd);
+                if (upSt.dev != wkSt.dev) {
+                    throw new IOException("workdir " + wk + " is not on the same filesystem as upperdir " + up);
+                }
+                work = WorkDir.open(sys, wk.toString());
+            }
+            for (Path p : config.lowers()) {
+                Path abs = p.toAbsolutePath();
+                int fd = openDir(sys, abs, "lowerdir");
+                long dev = sys.fstat(fd).dev;
+                list.add(new Layer(list.size(), abs, fd, false, probe.devIndex(dev), dev));
+            }
+            Layer[] layers = list.toArray(new Layer[0]);
+            return new UnionFs(sys, layers, config.upper() == null ? null : layers[0], work, !config.isVolatile());
+        } catch (SysException e) {
+            for (Layer l : list) {
+                sys.close(l.fd);
+            }
+            if (work != null) {
+                work.close();
+            }
+            throw new IOException(e.getMessage(), e);
+        } catch (IOException e) {
+            for (Layer l : list) {
+                sys.close(l.fd);
+            }
+            if (work != null) {
+                work.close();
+            }
+            throw e;
+        }
+    }
+
+    private static int openDir(Sys sys, Path p, String what) throws IOException {
+        if (!Files.isDirectory(p)) {
+            throw new IOException(what + " " + p + " is not a directory");
+        }
+        try {
+            return sys.openat(Sys.AT_FDCWD, p.toString(), Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
+        } catch (SysException e) {
+            throw new IOException("cannot open " + what + " " + p + ": " + Errno.name(e.errno()), e);
+        }
+    }
+
+    public boolean readOnly() {
+        return upper == null;
+    }
+
+    /** Number of objects copied up since the mount started (for tests and tracing). */
+    public long copyUpCount() {
+        return copyUps.get();
+    }
+
+    // ---- reading ------------------------------------------------------------------------------------
+
+    public Stat getattr(String path) throws SysException {
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            return present(e, sys.lstat(e.top.fd, e.rel));
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** Attributes of an open file (fh from {@link #open} or {@link #create}). */
+    public Stat fgetattr(long fh) throws SysException {
+        Stat st = sys.fstat((int) fh);
+        return st.with(inodes.of(st), st.nlink);
+    }
+
+    private Stat present(Entry e, Stat st) {
+        // overlayfs reports nlink 1 for merged directories: their real count is unknown (find(1) knows)
+        return st.with(inodes.of(st), e.isMerged() ? 1 : st.nlink);
+    }
+
+    public String readlink(String path) throws SysException {
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            if (e.type != Stat.S_IFLNK) {
+                throw new SysException(Errno.EINVAL, path);
+            }
+            return sys.readlinkat(e.top.fd, e.rel);
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** Checks that path exists (the kernel does the permission checks with default_permissions). */
+    public void access(String path, int mask) throws SysException {
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            if ((mask & 2) != 0 && upper == null) {
+                throw new SysException(Errno.EROFS, path);
+            }
+            if (!sys.faccessat(e.top.fd, e.rel, mask & 1) && (mask & 1) != 0) {
+                throw new SysException(Errno.EACCES, path);
+            }
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** statvfs of the upper (or of the top lower for a read-only union). */
+    public long[] statfs() throws SysException {
+        return sys.fstatvfs(layers[0].fd);
+    }
+
+    // ---- directories --------------------------------------------------------------------------------
+
+    /** Takes a snapshot of the merged listing; its offsets stay stable until {@link #releasedir}. */
+    public long opendir(String path) throws SysException {
+        List<DirItem> items;
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            if (!e.isDir()) {
+                throw new SysException(Errno.ENOTDIR, path);
+            }
+            items = MergedDirectory.list(sys, e, inodes);
+        } finally {
+            r.unlock();
+        }
+        long h = dirHandles.incrementAndGet();
+        openDirs.put(h, items);
+        return h;
+    }
+
+    public List<DirItem> readdir(long handle) throws SysException {
+        List<DirItem> items = openDirs.get(handle);
+        if (items == null) {
+            throw new SysException(Errno.EBADF, "directory handle " + handle);
+        }
+        return items;
+    }
+
+    public void releasedir(long handle) {
+        openDirs.remove(handle);
+    }
+
+    /** The merged listing of path, for in-process callers. */
+    public List<DirItem> list(String path) throws SysException {
+        long h = opendir(path);
+        try {
+            return readdir(h);
+        } finally {
+            releasedir(h);
+        }
+    }
+
+    // ---- files --------------------------------------------------------------------------------------
+
+    /**
+     * Opens path; a write access or O_TRUNC copies a lower file up first (O_TRUNC copies no data).
+     * Returns the file handle: a descriptor of the real file for {@link #read}/{@link #write}.
+     */
+    public long open(String path, int flags) throws SysException {
+        boolean writing = (flags & Sys.O_ACCMODE) != Sys.O_RDONLY || (flags & Sys.O_TRUNC) != 0;
+        int realFlags = (flags & ~OPEN_FLAGS_DROPPED) | Sys.O_NOFOLLOW;
+        if (!writing) {
+            Lock r = lock.readLock();
+            r.lock();
+            try {
+                Entry e = resolver.require(path);
+                return sys.openat(e.top.fd, e.rel, realFlags, 0);
+            } finally {
+                r.unlock();
+            }
+        }
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            Entry e = resolver.require(path);
+            if (e.isDir()) {
+                throw new SysException(Errno.EISDIR, path);
+            }
+            e = copyUp(e, (flags & Sys.O_TRUNC) == 0);
+            int fd = sys.openat(upper.fd, e.rel, realFlags, 0);
+            if ((flags & Sys.O_TRUNC) != 0) {
+                sys.ftruncate(fd, 0);
+            }
+            return fd;
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** Creates a regular file (O_CREAT) owned by caller and opens it; EEXIST with O_EXCL. */
+    public long create(String path, int mode, int flags, Caller caller) throws SysException {
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            if (resolver.lookup(path) != null) {
+                if ((flags & Sys.O_EXCL) != 0) {
+                    throw new SysException(Errno.EEXIST, path);
+                }
+                w.unlock();
+                w = null;
+                return open(path, flags);
+            }
+            NewObject n = prepareNew(path, caller, false);
+            int realFlags = (flags & ~OPEN_FLAGS_DROPPED) | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW;
+            int fd;
+            if (n.replacesWhiteout) {
+                String tmp = work.tempName();
+                fd = sys.openat(work.fd, tmp, realFlags, mode & 07777);
+                n.own(fd, mode);
+                sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
+            } else {
+                fd = sys.openat(upper.fd, n.rel, realFlags, mode & 07777);
+                n.own(fd, mode);
+            }
+            resolver.invalidate(path);
+            return fd;
+        } finally {
+            if (w != null) {
+                w.unlock();
+            }
+        }
+    }
+
+    public int read(long fh, long address, int size, long offset) throws SysException {
+        return sys.pread((int) fh, address, size, offset);
+    }
+
+    public int write(long fh, long address, int size, long offset) throws SysException {
+        return sys.pwrite((int) fh, address, size, offset);
+    }
+
+    public int read(long fh, byte[] buf, int size, long offset) throws SysException {
+        return sys.pread((int) fh, buf, size, offset);
+    }
+
+    public int write(long fh, byte[] buf, int size, long offset) throws SysException {
+        return sys.pwrite((int) fh, buf, size, offset);
+    }
+
+    public void ftruncate(long fh, long size) throws SysException {
+        sys.ftruncate((int) fh, size);
+    }
+
+    public void fsync(long fh, boolean dataOnly) throws SysException {
+        sys.fsync((int) fh, dataOnly);
+    }
+
+    public void fallocate(long fh, int mode, long offset, long length) throws SysException {
+        sys.fallocate((int) fh, mode, offset, length);
+    }
+
+    public void release(long fh) {
+        sys.close((int) fh);
+    }
+
+    // ---- creating names -----------------------------------------------------------------------------
+
+    public void mkdir(String path, int mode, Caller caller) throws SysException {
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            if (resolver.lookup(path) != null) {
+                throw new SysException(Errno.EEXIST, path);
+            }
+            NewObject n = prepareNew(path, caller, true);
+            // A directory made where a lower one is hidden must not merge with it (overlayfs.rst,
+            // "whiteouts and opaque directories"): mark it opaque.
+            Entry below = n.parent.dirLayers[0].upper ? resolver.scan(n.parent, n.name, null, 1) : null;
+            boolean opaque = below != null && below.isDir();
+            int dirMode = (mode & 07777) | (n.setgidParent ? S_ISGID : 0);
+            if (!opaque && !n.replacesWhiteout) {
+                sys.mkdirat(upper.fd, n.rel, dirMode & 0777);
+                n.ownIn(upper.fd, n.rel, dirMode);
+            } else {
+                String tmp = work.tempName();
+                sys.mkdirat(work.fd, tmp, dirMode & 0777);
+                n.ownIn(work.fd, tmp, dirMode);
+                if (opaque) {
+                    sys.lsetxattr("/proc/self/fd/" + work.fd + "/" + tmp, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+                }
+                if (n.replacesWhiteout) {
+                    sys.renameat2(work.fd, tmp, upper.fd, n.rel, Sys.RENAME_EXCHANGE);
+                    sys.unlinkat(work.fd, tmp, 0);
+                } else {
+                    sys.renameat2(work.fd, tmp, upper.fd, n.rel, Sys.RENAME_NOREPLACE);
+                }
+            }
+            resolver.invalidateTree(path);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** mknod: fifos, sockets and (as root) devices. */
+    public void mknod(String path, int mode, long rdev, Caller caller) throws SysException {
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            if (resolver.lookup(path) != null) {
+                throw new SysException(Errno.EEXIST, path);
+            }
+            NewObject n = prepareNew(path, caller, false);
+            if (n.replacesWhiteout) {
+                String tmp = work.tempName();
+                sys.mknodat(work.fd, tmp, mode, rdev);
+                n.ownIn(work.fd, tmp, mode);
+                sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
+            } else {
+                sys.mknodat(upper.fd, n.rel, mode, rdev);
+                n.ownIn(upper.fd, n.rel, mode);
+            }
+            resolver.invalidate(path);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    public void symlink(String target, String path, Caller caller) throws SysException {
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            if (resolver.lookup(path) != null) {
+                throw new SysException(Errno.EEXIST, path);
+            }
+            NewObject n = prepareNew(path, caller, false);
+            if (n.replacesWhiteout) {
+                String tmp = work.tempName();
+                sys.symlinkat(target, work.fd, tmp);
+                n.ownIn(work.fd, tmp, -1);
+                sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
+            } else {
+                sys.symlinkat(target, upper.fd, n.rel);
+                n.ownIn(upper.fd, n.rel, -1);
+            }
+            resolver.invalidate(path);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** A hard link: the source is copied up first, then linked inside the upper. */
+    public void link(String from, String to) throws SysException {
+        requireWritable(to);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            Entry s = resolver.require(from);
+            if (s.isDir()) {
+                throw new SysException(Errno.EPERM, from);
+            }
+            if (resolver.lookup(to) != null) {
+                throw new SysException(Errno.EEXIST, to);
+            }
+            s = copyUp(s, true);
+            NewObject n = prepareNew(to, Caller.ROOT, false);
+            if (n.replacesWhiteout) {
+                String tmp = work.tempName();
+                sys.linkat(upper.fd, s.rel, work.fd, tmp);
+                sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
+            } else {
+                sys.linkat(upper.fd, s.rel, upper.fd, n.rel);
+            }
+            resolver.invalidate(from);
+            resolver.invalidate(to);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** Where and how a new name goes in the upper; the parent is copied up on the way. */
+    private final class NewObject {
+        final Entry parent;
+        final String name;
+        final String rel;
+        final boolean replacesWhiteout;
+        final boolean setgidParent;
+        final int uid;
+        final int gid;
+
+        NewObject(Entry parent, String name, boolean replacesWhiteout, Stat parentStat, Caller caller) {
+            this.parent = parent;
+            this.name = name;
+            this.rel = Markers.child(parent.rel, name);
+            this.replacesWhiteout = replacesWhiteout;
+            this.setgidParent = (parentStat.mode & S_ISGID) != 0;
+            this.uid = caller.uid;
+            this.gid = setgidParent ? parentStat.gid : caller.gid;
+        }
+
+        /**
+         * Gives an open new file its owner. chown clears set-id bits of a regular file even for
+         * root, so they are set again afterwards.
+         */
+        void own(int fd, int mode) throws SysException {
+            if (uid != 0 || gid != 0) {
+                sys.fchown(fd, uid, gid);
+                if ((mode & 06000) != 0) {
+                    sys.fchmod(fd, mode & 07777);
+                }
+            }
+        }
+
+        /** Same for an object built at dirfd/where; mode -1 for symlinks, which have none. */
+        void ownIn(int dirfd, String where, int mode) throws SysException {
+            if (uid != 0 || gid != 0) {
+                sys.lchownat(dirfd, where, uid, gid);
+                if (mode >= 0 && (mode & 06000) != 0) {
+                    sys.fchmodat(dirfd, where, mode & 07777);
+                }
+            }
+        }
+    }
+
+    private NewObject prepareNew(String path, Caller caller, boolean dir) throws SysException {
+        String name = nameOf(path);
+        if (Markers.isMarkerName(name)) {
+            // such a name would itself be read as a whiteout or opaque marker
+            throw new SysException(Errno.EINVAL, path);
+        }
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            throw new SysException(Errno.ENAMETOOLONG, path);
+        }
+        Entry parent = resolver.require(parentOf(path));
+        if (!parent.isDir()) {
+            throw new SysException(Errno.ENOTDIR, path);
+        }
+        parent = ensureUpperDir(parent);
+        String rel = Markers.child(parent.rel, name);
+        Stat there = sys.lstatOrNull(upper.fd, rel);
+        boolean whiteout = false;
+        if (there != null) {
+            if (!Markers.isWhiteoutObject(sys, upper, rel, there, parent.xattrWhiteouts[0])) {
+                throw new SysException(Errno.EEXIST, path);
+            }
+            whiteout = true;
+        }
+        Stat parentStat = sys.lstat(upper.fd, parent.rel);
+        return new NewObject(parent, name, whiteout, parentStat, caller);
+    }
+
+    // ---- removing names -----------------------------------------------------------------------------
+
+    public void unlink(String path) throws SysException {
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            Entry e = resolver.require(path);
+            if (e.isDir()) {
+                throw new SysException(Errno.EISDIR, path);
+            }
+            removeName(e);
+            resolver.invalidate(path);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    public void rmdir(String path) throws SysException {
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            Entry e = resolver.require(path);
+            if (!e.isDir()) {
+                throw new SysException(Errno.ENOTDIR, path);
+            }
+            if ("/".equals(path)) {
+                throw new SysException(Errno.EBUSY, path);
+            }
+            if (!MergedDirectory.isEmpty(sys, e)) {
+                throw new SysException(Errno.ENOTEMPTY, path);
+            }
+            removeName(e);
+            resolver.invalidateTree(path);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /**
+     * Removes a visible name: its upper object goes, and a whiteout is left only where a lower
+     * layer would otherwise show the name again.
+     */
+    private void removeName(Entry e) throws SysException {
+        String name = nameOf(e.path);
+        Entry parent = resolver.require(parentOf(e.path));
+        boolean below = resolver.visibleBelowUpper(parent, name);
+        if (e.inUpper()) {
+            Stat st = sys.lstat(upper.fd, e.rel);
+            if (below) {
+                whiteoutOverUpper(e.rel, e.isDir());
+            } else if (e.isDir()) {
+                removeUpperDir(e.rel);
+            } else {
+                sys.unlinkat(upper.fd, e.rel, 0);
+            }
+            if (st.nlink <= 1 || e.isDir()) {
+                inodes.forget(st);
+            }
+        } else {
+            parent = ensureUpperDir(parent);
+            makeWhiteout(Markers.child(parent.rel, name));
+        }
+    }
+
+    /** Replaces the upper object at rel with a whiteout, atomically where the filesystem allows. */
+    private void whiteoutOverUpper(String rel, boolean dir) throws SysException {
+        String tmp = work.tempName();
+        if (!dir) {
+            try {
+                sys.renameat2(upper.fd, rel, work.fd, tmp, Sys.RENAME_WHITEOUT);
+                sys.unlinkat(work.fd, tmp, 0);
+                return;
+            } catch (SysException e) {
+                if (e.errno() != Errno.EINVAL && e.errno() != Errno.EOPNOTSUPP) {
+                    throw e;
+                }
+            }
+        }
+        // Build the whiteout beside, then swap it in: the name never shows the lower object.
+        sys.mknodat(work.fd, tmp, Stat.S_IFCHR, 0);
+        sys.renameat2(work.fd, tmp, upper.fd, rel, Sys.RENAME_EXCHANGE);
+        WorkDir.removeTree(sys, work.fd, tmp);
+    }
+
+    private void makeWhiteout(String rel) throws SysException {
+        Stat there = sys.lstatOrNull(upper.fd, rel);
+        if (there == null) {
+            sys.mknodat(upper.fd, rel, Stat.S_IFCHR, 0);
+        } else if (!there.isWhiteoutDevice()) {
+            whiteoutOverUpper(rel, there.isDirectory());
+        }
+    }
+
+    /** Removes an upper directory that shows nothing (it may still hold whiteouts). */
+    private void removeUpperDir(String rel) throws SysException {
+        String tmp = work.tempName();
+        sys.renameat2(upper.fd, rel, work.fd, tmp, 0);
+        WorkDir.removeTree(sys, work.fd, tmp);
+    }
+
+    // ---- rename -------------------------------------------------------------------------------------
+
+    /**
+     * rename(2). A directory that takes entries from a lower layer is moved by copying its merged
+     * tree up into an opaque upper directory first, then renaming that: where kernel overlayfs
+     * (without redirect_dir) and fuse-overlayfs answer EXDEV, this behaves as mv expects, and the
+     * upper stays readable by every overlay implementation (no redirect xattr to understand).
+     */
+    public void rename(String from, String to) throws SysException {
+        requireWritable(to);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            Entry s = resolver.require(from);
+            if ("/".equals(from) || "/".equals(to)) {
+                throw new SysException(Errno.EBUSY, from);
+            }
+            Entry dParent = resolver.require(parentOf(to));
+            if (!dParent.isDir()) {
+                throw new SysException(Errno.ENOTDIR, to);
+            }
+            if (from.equals(to)) {
+                return;
+            }
+            if (to.startsWith(from + "/")) {
+                throw new SysException(Errno.EINVAL, to);
+            }
+            String toName = nameOf(to);
+            if (Markers.isMarkerName(toName)) {
+                throw new SysException(Errno.EINVAL, to);
+            }
+            Entry d = resolver.lookup(to);
+            if (d != null) {
+                if (s.isDir() && !d.isDir()) {
+                    throw new SysException(Errno.ENOTDIR, to);
+                }
+                if (!s.isDir() && d.isDir()) {
+                    throw new SysException(Errno.EISDIR, to);
+                }
+                if (d.isDir() && !MergedDirectory.isEmpty(sys, d)) {
+                    throw new SysException(Errno.ENOTEMPTY, to);
+                }
+                if (!s.isDir()) {
+                    Stat a = present(s, sys.lstat(s.top.fd, s.rel));
+                    Stat b = present(d, sys.lstat(d.top.fd, d.rel));
+                    if (a.ino == b.ino) {
+                        return; // two names of one file: rename(2) does nothing
+                    }
+                }
+            }
+            if (s.isDir() && s.isMerged()) {
+                materialize(s);
+            } else if (!s.inUpper()) {
+                s = copyUp(s, true);
+            }
+            s = resolver.require(from);
+            Entry sParent = resolver.require(parentOf(from));
+            boolean srcBelow = resolver.visibleBelowUpper(sParent, nameOf(from));
+            dParent = ensureUpperDir(resolver.require(parentOf(to)));
+            String toRel = Markers.child(dParent.rel, toName);
+            if (s.isDir()) {
+                Entry belowDst = dParent.dirLayers[0].upper ? resolver.scan(dParent, toName, null, 1) : null;
+                if (belowDst != null && belowDst.isDir()) {
+                    sys.lsetxattr(upper.hostPath(s.rel), Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+                }
+                Stat there = sys.lstatOrNull(upper.fd, toRel);
+                if (there != null && there.isDirectory()) {
+                    removeUpperDir(toRel);
+                } else if (there != null) {
+                    // a whiteout: a directory cannot be renamed over it, so swap them
+                    sys.renameat2(upper.fd, s.rel, upper.fd, toRel, Sys.RENAME_EXCHANGE);
+                    if (!srcBelow) {
+                        sys.unlinkat(upper.fd, s.rel, 0);
+                    }
+                    srcBelow = false;
+                    s = null;
+                }
+                if (s != null) {
+                    sys.renameat2(upper.fd, s.rel, upper.fd, toRel, 0);
+                    if (srcBelow) {
+                        makeWhiteout(Markers.child(resolver.require(parentOf(from)).rel, nameOf(from)));
+                    }
+                }
+            } else {
+                try {
+                    sys.renameat2(upper.fd, s.rel, upper.fd, toRel, srcBelow ? Sys.RENAME_WHITEOUT : 0);
+                } catch (SysException e) {
+                    if (!srcBelow || (e.errno() != Errno.EINVAL && e.errno() != Errno.EOPNOTSUPP)) {
+                        throw e;
+                    }
+                    sys.renameat2(upper.fd, s.rel, upper.fd, toRel, 0);
+                    makeWhiteout(s.rel);
+                }
+            }
+            resolver.invalidateTree(from);
+            resolver.invalidateTree(to);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /**
+     * Copies every object of a merged directory tree up and marks each of its directories opaque,
+     * so it no longer depends on the lowers. Each step leaves the view unchanged, so a crash at any
+     * point is harmless.
+     */
+    private void materialize(Entry dir) throws SysException {
+        dir = ensureUpperDir(dir);
+        for (DirItem item : MergedDirectory.list(sys, dir, null)) {
+            Entry child = resolver.require(childPath(dir.path, item.name));
+            if (child.isDir() && child.isMerged()) {
+                materialize(child);
+            } else if (!child.isDir() && !child.inUpper()) {
+                copyUp(child, true);
+            }
+        }
+        dir = resolver.require(dir.path);
+        if (dir.isMerged()) {
+            String host = upper.hostPath(dir.rel);
+            sys.lsetxattr(host, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+            for (io.layerfs.sys.DirEntry d : sys.listDir(upper.fd, dir.rel)) {
+                String rel = Markers.child(dir.rel, d.name);
+                Stat st = sys.lstatOrNull(upper.fd, rel);
+                if (st != null && (Markers.isMarkerName(d.name)
+                        || Markers.isWhiteoutObject(sys, upper, rel, st, dir.xattrWhiteouts[0]))) {
+                    sys.unlinkat(upper.fd, rel, 0);
+                }
+            }
+            resolver.invalidateTree(dir.path);
+        }
+    }
+
+    // ---- attributes ---------------------------------------------------------------------------------
+
+    public void chmod(String path, int mode) throws SysException {
+        Entry e = modify(path, true);
+        try {
+            sys.fchmodat(upper.fd, e.rel, mode & 07777);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** chown without following symlinks; -1 leaves uid or gid unchanged. */
+    public void chown(String path, int uid, int gid) throws SysException {
+        Entry e = modify(path, true);
+        try {
+            sys.lchownat(upper.fd, e.rel, uid, gid);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    public void truncate(String path, long size) throws SysException {
+        Entry e = modify(path, size > 0);
+        try {
+            if (e.isDir()) {
+                throw new SysException(Errno.EISDIR, path);
+            }
+            int fd = sys.openat(upper.fd, e.rel, Sys.O_WRONLY | Sys.O_NOFOLLOW, 0);
+            try {
+                sys.ftruncate(fd, size);
+            } finally {
+                sys.close(fd);
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** utimensat without following symlinks; nsec values may be Sys.UTIME_NOW or Sys.UTIME_OMIT. */
+    public void utimens(String path, long aSec, long aNsec, long mSec, long mNsec) throws SysException {
+        Entry e = modify(path, true);
+        try {
+            sys.lutimensat(upper.fd, e.rel, aSec, aNsec, mSec, mNsec);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    public byte[] getxattr(String path, String name) throws SysException {
+        if (Markers.isPrivateXattr(name)) {
+            throw new SysException(Errno.ENODATA, name);
+        }
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            byte[] v = sys.lgetxattr(e.top.hostPath(e.rel), name);
+            if (v == null) {
+                throw new SysException(Errno.ENODATA, name);
+            }
+            return v;
+        } finally {
+            r.unlock();
+        }
+    }
+
+    public List<String> listxattr(String path) throws SysException {
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            List<String> names = sys.llistxattr(e.top.hostPath(e.rel));
+            names.removeIf(Markers::isPrivateXattr);
+            return names;
+        } finally {
+            r.unlock();
+        }
+    }
+
+    public void setxattr(String path, String name, byte[] value, int flags) throws SysException {
+        if (Markers.isPrivateXattr(name)) {
+            throw new SysException(Errno.EPERM, name);
+        }
+        Entry e = modify(path, true);
+        try {
+            sys.lsetxattr(upper.hostPath(e.rel), name, value, flags);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    public void removexattr(String path, String name) throws SysException {
+        if (Markers.isPrivateXattr(name)) {
+            throw new SysException(Errno.ENODATA, name);
+        }
+        Entry e = modify(path, true);
+        try {
+            sys.lremovexattr(upper.hostPath(e.rel), name);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Takes the write lock and copies path up (directories without their contents). Returns with the
+     * write lock held; the caller unlocks.
+     */
+    private Entry modify(String path, boolean withData) throws SysException {
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            Entry e = resolver.require(path);
+            return e.isDir() ? ensureUpperDir(e) : copyUp(e, withData);
+        } catch (SysException | RuntimeException | Error t) {
+            w.unlock();
+            throw t;
+        }
+    }
+
+    // ---- copy-up ------------------------------------------------------------------------------------
+
+    /** The entry with its object in the upper, copying it (and its parents) up if needed. */
+    private Entry copyUp(Entry e, boolean withData) throws SysException {
+        if (e.inUpper()) {
+            return e;
+        }
+        if (e.isDir()) {
+            return ensureUpperDir(e);
+        }
+        ensureUpperDir(resolver.require(parentOf(e.path)));
+        copyObject(e, withData);
+        resolver.invalidate(e.path);
+        return resolver.require(e.path);
+    }
+
+    /** The directory entry with a directory in the upper, copying it and its ancestors up. */
+    private Entry ensureUpperDir(Entry dir) throws SysException {
+        if (dir.dirLayers[0].upper) {
+            return dir;
+        }
+        ensureUpperDir(resolver.require(parentOf(dir.path)));
+        copyObject(dir, true);
+        resolver.invalidate(dir.path);
+        return resolver.require(dir.path);
+    }
+
+    private void copyObject(Entry e, boolean withData) throws SysException {
+        Stat st = sys.lstat(e.top.fd, e.rel);
+        long number = inodes.of(st);
+        copyUp.copy(e.top, e.rel, st, withData);
+        inodes.copiedUp(sys.lstat(upper.fd, e.rel), number);
+        copyUps.incrementAndGet();
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------
+
+    private void requireWritable(String path) throws SysException {
+        if (upper == null) {
+            throw new SysException(Errno.EROFS, path);
+        }
+    }
+
+    static String parentOf(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash <= 0 ? "/" : path.substring(0, slash);
+    }
+
+    static String nameOf(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+
+    static String childPath(String dir, String name) {
+        return "/".equals(dir) ? "/" + name : dir + "/" + name;
+    }
+
+    @Override
+    public void close() {
+        for (Layer l : layers) {
+            sys.close(l.fd);
+        }
+        if (work != null) {
+            work.close();
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.layerfs.union;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.layerfs.sys.DirEntry;
+import io.layerfs.sys.Errno;
+import io.layerfs.sys.Stat;
+import io.layerfs.sys.Sys;
+import io.layerfs.sys.SysException;
+
+/**
+ * The workdir: new objects are built in {@code WORKDIR/work/} and renamed into the upper, so a
+ * crash leaves either the old or the complete new state. The same subdirectory kernel overlayfs
+ * uses, so either can mount the other's upper. Held under an exclusive flock for the mount's life:
+ * a second mount of the same workdir is refused. Leftovers are removed when the mount starts.
+ */
+final class WorkDir implements AutoCloseable {
+    static final String SUBDIR = "work";
+
+    private final Sys sys;
+    private final int lockFd;
+    /** Descriptor of WORKDIR/work, where temporary objects live. */
+    final int fd;
+    private final AtomicLong counter = new AtomicLong();
+
+    private WorkDir(Sys sys, int lockFd, int fd) {
+        this.sys = sys;
+        this.lockFd = lockFd;
+        this.fd = fd;
+    }
+
+    static WorkDir open(Sys sys, String workPath) throws SysException {
+        int lockFd = sys.openat(Sys.AT_FDCWD, workPath, Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
+        try {
+            if (!sys.tryLock(lockFd)) {
+                throw new SysException(Errno.EBUSY, "workdir " + workPath + " is in use by another mount");
+            }
+            Stat st = sys.lstatOrNull(lockFd, SUBDIR);
+            if (st != null && !st.isDirectory()) {
+                sys.unlinkat(lockFd, SUBDIR, 0);
+                st = null;
+            }
+            if (st == null) {
+                sys.mkdirat(lockFd, SUBDIR, 0);
+            }
+            int fd = sys.openat(lockFd, SUBDIR, Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
+            WorkDir w = new WorkDir(sys, lockFd, fd);
+            w.clear();
+            return w;
+        } catch (SysException e) {
+            sys.close(lockFd);
+            throw e;
+        }
+    }
+
+    /** Removes every leftover of an interrupted copy-up or whiteout. */
+    void clear() throws SysException {
+        for (DirEntry d : sys.listDir(fd, ".")) {
+            removeTree(sys, fd, d.name);
+        }
+    }
+
+    /** A fresh name in the work subdirectory. */
+    String tempName() {
+        return "#lfs" + Long.toHexString(counter.incrementAndGet());
+    }
+
+    static void removeTree(Sys sys, int dirfd, String rel) throws SysException {
+        Stat st = sys.lstatOrNull(dirfd, rel);
+        if (st == null) {
+            return;
+        }
+        if (st.isDirectory()) {
+            for (DirEntry d : sys.listDir(dirfd, rel)) {
+                removeTree(sys, dirfd, rel + "/" + d.name);
+            }
+            sys.unlinkat(dirfd, rel, Sys.AT_REMOVEDIR);
+        } else {
+            sys.unlinkat(dirfd, rel, 0);
+        }
+    }
+
+    @Override
+    public void close() {
+        sys.close(fd);
+        sys.close(lockFd);
+    }
+}
