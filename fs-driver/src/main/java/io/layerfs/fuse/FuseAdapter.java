@@ -226,10 +226,24 @@ final class FuseAdapter extends FuseStubFS {
         }
     }
 
+    /**
+     * libfuse 2's high-level API gives each name of a hard-linked file its own kernel inode, each
+     * with its own page cache and cached size; direct I/O keeps the data of such a file the same
+     * through every name. (fuse_file_info: the direct_io bit is bit 0 of the word at offset 20.)
+     */
+    private void setDirectIo(FuseFileInfo fi, long fh) throws SysException {
+        if (fs.sharedInode(fh)) {
+            Pointer p = jnr.ffi.Struct.getMemory(fi);
+            p.putInt(20, p.getInt(20) | 1);
+        }
+    }
+
     @Override
     public int open(String path, FuseFileInfo fi) {
         try {
-            fi.fh.set(fs.open(path, fi.flags.get()));
+            long fh = fs.open(path, fi.flags.get());
+            fi.fh.set(fh);
+            setDirectIo(fi, fh);
             return 0;
         } catch (Throwable t) {
             return Errors.toErrno(t, "open", path);

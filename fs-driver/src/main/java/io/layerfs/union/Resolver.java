@@ -21,6 +21,7 @@ final class Resolver {
     private static final Object NEGATIVE = new Object();
     /** Beyond this many cached paths the cache starts over: a bound on daemon memory. */
     private static final int MAX_CACHED = 400_000;
+    private static final int NAME_MAX = 255;
 
     private final Sys sys;
     private final Entry root;
@@ -77,7 +78,7 @@ final class Resolver {
         if (name.isEmpty() || Markers.isMarkerName(name)) {
             return null;
         }
-        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_MAX) {
             throw new SysException(Errno.ENAMETOOLONG, path);
         }
         return scan(parent, name, path, 0);
@@ -94,11 +95,16 @@ final class Resolver {
         List<Layer> dirs = null;
         List<Boolean> xw = null;
         Layer[] layers = parent.dirLayers;
+        // a name too long to carry the prefix cannot have a .wh. whiteout
+        // (UTF-8 takes at most 3 bytes per Java char, so the byte count is needed only for long names)
+        boolean ociWhiteoutPossible = name.length() * 3 + Markers.WH_PREFIX.length() <= NAME_MAX
+                || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + Markers.WH_PREFIX.length() <= NAME_MAX;
         for (int i = from; i < layers.length; i++) {
             Layer l = layers[i];
             Stat st = sys.lstatOrNull(l.fd, rel);
             if (st == null) {
-                if (sys.lstatOrNull(l.fd, Markers.child(parent.rel, Markers.WH_PREFIX + name)) != null) {
+                if (ociWhiteoutPossible
+                        && sys.lstatOrNull(l.fd, Markers.child(parent.rel, Markers.WH_PREFIX + name)) != null) {
                     break;
                 }
                 continue;

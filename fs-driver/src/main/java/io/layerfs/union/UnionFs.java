@@ -43,6 +43,7 @@ public final class UnionFs implements AutoCloseable {
     private final Resolver resolver;
     private final CopyUp copyUp;
     private final InodeNumbers inodes = new InodeNumbers();
+    private final HardLinks hardLinks;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final ConcurrentHashMap<Long, List<DirItem>> openDirs = new ConcurrentHashMap<>();
     private final AtomicLong dirHandles = new AtomicLong();
@@ -55,6 +56,7 @@ public final class UnionFs implements AutoCloseable {
         this.work = work;
         this.resolver = new Resolver(sys, layers);
         this.copyUp = upper == null ? null : new CopyUp(sys, upper, work, syncCopyUp);
+        this.hardLinks = new HardLinks(sys);
     }
 
     /** Opens the layers, takes the workdir lock and clears leftovers in the workdir. */
@@ -299,6 +301,15 @@ public final class UnionFs implements AutoCloseable {
                 w.unlock();
             }
         }
+    }
+
+    /** Whether the open file is an upper file with several names (its data changes under each of them). */
+    public boolean sharedInode(long fh) throws SysException {
+        if (upper == null) {
+            return false;
+        }
+        Stat st = sys.fstat((int) fh);
+        return st.nlink > 1 && st.dev == upper.dev && !st.isDirectory();
     }
 
     public int read(long fh, long address, int size, long offset) throws SysException {
@@ -886,9 +897,36 @@ public final class UnionFs implements AutoCloseable {
             return ensureUpperDir(e);
         }
         ensureUpperDir(resolver.require(parentOf(e.path)));
-        copyObject(e, withData);
+        Stat st = copyObject(e, withData);
         resolver.invalidate(e.path);
+        if (st.nlink > 1) {
+            linkUpOtherNames(e, st);
+        }
         return resolver.require(e.path);
+    }
+
+    /**
+     * After a multiply-linked lower file was copied up, links each of its other visible names to
+     * the copy, so they stay one file.
+     */
+    private void linkUpOtherNames(Entry copied, Stat lowerStat) throws SysException {
+        for (String rel : hardLinks.namesOf(copied.top, lowerStat.ino)) {
+            String path = "/" + rel;
+            if (path.equals(copied.path)) {
+                continue;
+            }
+            Entry other = resolver.lookup(path);
+            if (other == null || other.top != copied.top) {
+                continue;
+            }
+            Stat st = sys.lstatOrNull(other.top.fd, other.rel);
+            if (st == null || st.ino != lowerStat.ino || st.dev != lowerStat.dev) {
+                continue;
+            }
+            ensureUpperDir(resolver.require(parentOf(path)));
+            sys.linkat(upper.fd, copied.rel, upper.fd, other.rel);
+            resolver.invalidate(path);
+        }
     }
 
     /** The directory entry with a directory in the upper, copying it and its ancestors up. */
@@ -902,12 +940,14 @@ public final class UnionFs implements AutoCloseable {
         return resolver.require(dir.path);
     }
 
-    private void copyObject(Entry e, boolean withData) throws SysException {
+    /** Copies the object of e up; returns its stat in the layer it came from. */
+    private Stat copyObject(Entry e, boolean withData) throws SysException {
         Stat st = sys.lstat(e.top.fd, e.rel);
         long number = inodes.of(st);
         copyUp.copy(e.top, e.rel, st, withData);
         inodes.copiedUp(sys.lstat(upper.fd, e.rel), number);
         copyUps.incrementAndGet();
+        return st;
     }
 
     // ---- helpers ------------------------------------------------------------------------------------

@@ -1,0 +1,17 @@
+package io.layerfs.contract;
+
+/**
+ * The contract suite against a real FUSE mount of layerfs (root and /dev/fuse needed: CI has
+ * both, so these tests run there and are never skipped).
+ */
+class MountContractTest extends UnionContractTest {
+    @Override
+    protected UnionView open(Stack s, boolean readOnly) throws Exception {
+        return LayerfsMount.mount(readOnly ? s.readOnlyConfig() : s.config(), s.base.resolve("mnt"));
+    }
+
+    @Override
+    protected boolean isMount() {
+        return true;
+    }
+}
