@@ -23,8 +23,8 @@ import io.layerfs.union.UnionFs;
  * <p>FUSE options and why: {@code default_permissions} lets the kernel check permissions against
  * the modes we report, as overlayfs does; {@code allow_other} (when root) lets container processes
  * of any uid in; {@code use_ino} shows our stable inode numbers instead of libfuse's;
- * {@code hard_remove} deletes at once instead of renaming open files to .fuse_hidden (which would
- * land in the upper); {@code big_writes} and {@code max_write} lift the 4 KiB write size of libfuse 2.
+ * no {@code hard_remove}: libfuse renames a file unlinked while open to ".fuse_hidden...", which
+ * the engine detaches from the union, so fstat of the open file keeps working; {@code big_writes} and {@code max_write} lift the 4 KiB write size of libfuse 2.
  */
 public final class FuseMount implements AutoCloseable {
     private static final long INIT_TIMEOUT_SECONDS = 30;
@@ -50,6 +50,9 @@ public final class FuseMount implements AutoCloseable {
             throw new IOException("/dev/fuse is missing: load the fuse module (modprobe fuse)");
         }
         Sys sys = Sys.get();
+        // libfuse keeps open-but-unlinked files alive under ".fuse_hidden..." names: the engine
+        // takes those out of the union instead of storing them in the upper
+        fs.detachNamesStartingWith(".fuse_hidden");
         // objects are created with exactly the modes the kernel asks for (it applied the umask)
         sys.umask(0);
         List<String> opts = new ArrayList<>();
@@ -57,7 +60,6 @@ public final class FuseMount implements AutoCloseable {
         opts.add("subtype=layerfs");
         opts.add("default_permissions");
         opts.add("use_ino");
-        opts.add("hard_remove");
         opts.add("big_writes");
         opts.add("max_write=131072");
         if (sys.geteuid() == 0) {

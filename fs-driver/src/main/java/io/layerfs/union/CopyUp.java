@@ -36,6 +36,11 @@ final class CopyUp {
      * exist in the upper). With withData false a regular file is copied empty (open with O_TRUNC).
      */
     void copy(Layer from, String rel, Stat st, boolean withData) throws SysException {
+        copyTo(from, rel, st, withData, upper.fd, rel);
+    }
+
+    /** The same, to any place on the upper's filesystem (dirfd/name). */
+    void copyTo(Layer from, String rel, Stat st, boolean withData, int dirfd, String name) throws SysException {
         String tmp = work.tempName();
         try {
             switch (st.type()) {
@@ -55,7 +60,7 @@ final class CopyUp {
                     finish(from, rel, st, tmp);
                     break;
             }
-            sys.renameat2(work.fd, tmp, upper.fd, rel, 0);
+            sys.renameat2(work.fd, tmp, dirfd, name, 0);
         } catch (SysException e) {
             try {
                 WorkDir.removeTree(sys, work.fd, tmp);

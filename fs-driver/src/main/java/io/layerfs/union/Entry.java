@@ -17,14 +17,22 @@ final class Entry {
     final Layer[] dirLayers;
     /** Per dirLayers element: the directory there may hold xattr whiteouts ({@code overlay.opaque=x}). */
     final boolean[] xattrWhiteouts;
+    /** Taken out of the union while still open (see UnionFs#detachNamesStartingWith). */
+    final boolean detached;
 
     Entry(String path, String rel, Layer top, int type, Layer[] dirLayers, boolean[] xattrWhiteouts) {
+        this(path, rel, top, type, dirLayers, xattrWhiteouts, false);
+    }
+
+    Entry(String path, String rel, Layer top, int type, Layer[] dirLayers, boolean[] xattrWhiteouts,
+          boolean detached) {
         this.path = path;
         this.rel = rel;
         this.top = top;
         this.type = type;
         this.dirLayers = dirLayers;
         this.xattrWhiteouts = xattrWhiteouts;
+        this.detached = detached;
     }
 
     boolean isDir() {

@@ -27,6 +27,8 @@ final class Resolver {
     private final Entry root;
     // guarded by the union's lock: populated under read, invalidated under write
     private final ConcurrentHashMap<String, Object> cache = new ConcurrentHashMap<>();
+    /** Objects taken out of the union but reachable by path until unlinked (guarded like cache). */
+    private final ConcurrentHashMap<String, Entry> detached = new ConcurrentHashMap<>();
 
     Resolver(Sys sys, Layer[] layers) throws SysException {
         this.sys = sys;
@@ -39,6 +41,12 @@ final class Resolver {
 
     /** The entry at path ("/" or "/a/b"), or null if no such name is visible. */
     Entry lookup(String path) throws SysException {
+        if (!detached.isEmpty()) {
+            Entry d = detached.get(path);
+            if (d != null) {
+                return d;
+            }
+        }
         Object cached = cache.get(path);
         if (cached != null) {
             return cached == NEGATIVE ? null : (Entry) cached;
@@ -163,6 +171,14 @@ final class Resolver {
         cache.remove(path);
         String prefix = "/".equals(path) ? "/" : path + "/";
         cache.keySet().removeIf(k -> k.startsWith(prefix));
+    }
+
+    void detach(Entry e) {
+        detached.put(e.path, e);
+    }
+
+    void undetach(String path) {
+        detached.remove(path);
     }
 
     Entry root() {

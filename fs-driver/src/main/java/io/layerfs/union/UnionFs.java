@@ -48,6 +48,10 @@ public final class UnionFs implements AutoCloseable {
     private final ConcurrentHashMap<Long, List<DirItem>> openDirs = new ConcurrentHashMap<>();
     private final AtomicLong dirHandles = new AtomicLong();
     private final AtomicLong copyUps = new AtomicLong();
+    /** The workdir's work subdirectory seen as a layer: where detached objects live. */
+    private final Layer workLayer;
+    /** Names that detach instead of renaming (see {@link #detachNamesStartingWith}); null: none. */
+    private volatile String detachPrefix;
 
     private UnionFs(Sys sys, Layer[] layers, Layer upper, WorkDir work, boolean syncCopyUp) throws SysException {
         this.sys = sys;
@@ -57,6 +61,8 @@ public final class UnionFs implements AutoCloseable {
         this.resolver = new Resolver(sys, layers);
         this.copyUp = upper == null ? null : new CopyUp(sys, upper, work, syncCopyUp);
         this.hardLinks = new HardLinks(sys);
+        this.workLayer = work == null ? null
+                : new Layer(-1, work.path(), work.fd, false, upper.devIndex, upper.dev);
     }
 
     /** Opens the layers, takes the workdir lock and clears leftovers in the workdir. */
@@ -147,8 +153,10 @@ public final class UnionFs implements AutoCloseable {
     }
 
     private Stat present(Entry e, Stat st) {
-        // overlayfs reports nlink 1 for merged directories: their real count is unknown (find(1) knows)
-        return st.with(inodes.of(st), e.isMerged() ? 1 : st.nlink);
+        // overlayfs reports nlink 1 for merged directories: their real count is unknown (find(1) knows);
+        // a detached object has lost the name it had in the union
+        long nlink = e.isMerged() ? 1 : e.detached ? Math.max(0, st.nlink - 1) : st.nlink;
+        return st.with(inodes.of(st), nlink);
     }
 
     public String readlink(String path) throws SysException {
@@ -258,7 +266,7 @@ public final class UnionFs implements AutoCloseable {
                 throw new SysException(Errno.EISDIR, path);
             }
             e = copyUp(e, (flags & Sys.O_TRUNC) == 0);
-            int fd = sys.openat(upper.fd, e.rel, realFlags, 0);
+            int fd = sys.openat(e.top.fd, e.rel, realFlags, 0);
             if ((flags & Sys.O_TRUNC) != 0) {
                 sys.ftruncate(fd, 0);
             }
@@ -543,6 +551,13 @@ public final class UnionFs implements AutoCloseable {
             if (e.isDir()) {
                 throw new SysException(Errno.EISDIR, path);
             }
+            if (e.detached) {
+                resolver.undetach(path);
+                if (e.top == workLayer) {
+                    sys.unlinkat(work.fd, e.rel, 0);
+                }
+                return;
+            }
             removeName(e);
             resolver.invalidate(path);
         } finally {
@@ -647,6 +662,11 @@ public final class UnionFs implements AutoCloseable {
         Lock w = lock.writeLock();
         w.lock();
         try {
+            String prefix = detachPrefix;
+            if (prefix != null && nameOf(to).startsWith(prefix)) {
+                detach(from, to);
+                return;
+            }
             Entry s = resolver.require(from);
             if ("/".equals(from) || "/".equals(to)) {
                 throw new SysException(Errno.EBUSY, from);
@@ -736,6 +756,52 @@ public final class UnionFs implements AutoCloseable {
     }
 
     /**
+     * Makes a rename to a name starting with prefix take the source name out of the union while its
+     * object stays reachable under the new path, until that path is unlinked. libfuse 2's
+     * high-level API renames a file that is unlinked while open to ".fuse_hidden..." and unlinks
+     * that name at the last close; with this, such files never show in a directory (nor land in
+     * the upper), and fstat of the open file still works and reports the right link count.
+     */
+    public void detachNamesStartingWith(String prefix) {
+        this.detachPrefix = prefix;
+    }
+
+    private void detach(String from, String to) throws SysException {
+        Entry s = resolver.require(from);
+        if (s.isDir()) {
+            throw new SysException(Errno.EISDIR, from);
+        }
+        Entry parent = resolver.require(parentOf(from));
+        if (s.inUpper()) {
+            boolean below = resolver.visibleBelowUpper(parent, nameOf(from));
+            String tmp = work.tempName();
+            sys.renameat2(upper.fd, s.rel, work.fd, tmp, 0);
+            if (below) {
+                makeWhiteout(s.rel);
+            }
+            resolver.detach(new Entry(to, tmp, workLayer, s.type, null, null, true));
+        } else {
+            // the lower object stays where it is; only its name goes
+            parent = ensureUpperDir(parent);
+            makeWhiteout(Markers.child(parent.rel, nameOf(from)));
+            resolver.detach(new Entry(to, s.rel, s.top, s.type, null, null, true));
+        }
+        resolver.invalidate(from);
+    }
+
+    /** A detached object in a lower is copied into the workdir before it changes. */
+    private Entry copyDetachedToWork(Entry e, boolean withData) throws SysException {
+        if (e.top == workLayer) {
+            return e;
+        }
+        String tmp = work.tempName();
+        copyUp.copyTo(e.top, e.rel, sys.lstat(e.top.fd, e.rel), withData, work.fd, tmp);
+        Entry moved = new Entry(e.path, tmp, workLayer, e.type, null, null, true);
+        resolver.detach(moved);
+        return moved;
+    }
+
+    /**
      * Copies every object of a merged directory tree up and marks each of its directories opaque,
      * so it no longer depends on the lowers. Each step leaves the view unchanged, so a crash at any
      * point is harmless.
@@ -771,7 +837,7 @@ public final class UnionFs implements AutoCloseable {
     public void chmod(String path, int mode) throws SysException {
         Entry e = modify(path, true);
         try {
-            sys.fchmodat(upper.fd, e.rel, mode & 07777);
+            sys.fchmodat(e.top.fd, e.rel, mode & 07777);
         } finally {
             lock.writeLock().unlock();
         }
@@ -781,7 +847,7 @@ public final class UnionFs implements AutoCloseable {
     public void chown(String path, int uid, int gid) throws SysException {
         Entry e = modify(path, true);
         try {
-            sys.lchownat(upper.fd, e.rel, uid, gid);
+            sys.lchownat(e.top.fd, e.rel, uid, gid);
         } finally {
             lock.writeLock().unlock();
         }
@@ -793,7 +859,7 @@ public final class UnionFs implements AutoCloseable {
             if (e.isDir()) {
                 throw new SysException(Errno.EISDIR, path);
             }
-            int fd = sys.openat(upper.fd, e.rel, Sys.O_WRONLY | Sys.O_NOFOLLOW, 0);
+            int fd = sys.openat(e.top.fd, e.rel, Sys.O_WRONLY | Sys.O_NOFOLLOW, 0);
             try {
                 sys.ftruncate(fd, size);
             } finally {
@@ -808,7 +874,7 @@ public final class UnionFs implements AutoCloseable {
     public void utimens(String path, long aSec, long aNsec, long mSec, long mNsec) throws SysException {
         Entry e = modify(path, true);
         try {
-            sys.lutimensat(upper.fd, e.rel, aSec, aNsec, mSec, mNsec);
+            sys.lutimensat(e.top.fd, e.rel, aSec, aNsec, mSec, mNsec);
         } finally {
             lock.writeLock().unlock();
         }
@@ -851,7 +917,7 @@ public final class UnionFs implements AutoCloseable {
         }
         Entry e = modify(path, true);
         try {
-            sys.lsetxattr(upper.hostPath(e.rel), name, value, flags);
+            sys.lsetxattr(e.top.hostPath(e.rel), name, value, flags);
         } finally {
             lock.writeLock().unlock();
         }
@@ -863,7 +929,7 @@ public final class UnionFs implements AutoCloseable {
         }
         Entry e = modify(path, true);
         try {
-            sys.lremovexattr(upper.hostPath(e.rel), name);
+            sys.lremovexattr(e.top.hostPath(e.rel), name);
         } finally {
             lock.writeLock().unlock();
         }
@@ -892,6 +958,9 @@ public final class UnionFs implements AutoCloseable {
     private Entry copyUp(Entry e, boolean withData) throws SysException {
         if (e.inUpper()) {
             return e;
+        }
+        if (e.detached) {
+            return copyDetachedToWork(e, withData);
         }
         if (e.isDir()) {
             return ensureUpperDir(e);

@@ -22,8 +22,10 @@ final class WorkDir implements AutoCloseable {
     /** Descriptor of WORKDIR/work, where temporary objects live. */
     final int fd;
     private final AtomicLong counter = new AtomicLong();
+    private final java.nio.file.Path path;
 
-    private WorkDir(Sys sys, int lockFd, int fd) {
+    private WorkDir(Sys sys, int lockFd, int fd, java.nio.file.Path path) {
+        this.path = path;
         this.sys = sys;
         this.lockFd = lockFd;
         this.fd = fd;
@@ -44,7 +46,7 @@ final class WorkDir implements AutoCloseable {
                 sys.mkdirat(lockFd, SUBDIR, 0);
             }
             int fd = sys.openat(lockFd, SUBDIR, Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
-            WorkDir w = new WorkDir(sys, lockFd, fd);
+            WorkDir w = new WorkDir(sys, lockFd, fd, java.nio.file.Path.of(workPath, SUBDIR));
             w.clear();
             return w;
         } catch (SysException e) {
@@ -58,6 +60,11 @@ final class WorkDir implements AutoCloseable {
         for (DirEntry d : sys.listDir(fd, ".")) {
             removeTree(sys, fd, d.name);
         }
+    }
+
+    /** WORKDIR/work. */
+    java.nio.file.Path path() {
+        return path;
     }
 
     /** A fresh name in the work subdirectory. */

@@ -27,10 +27,10 @@ public final class Stack {
     public Stack(Path base, int lowerCount) throws IOException {
         this.base = base;
         for (int i = 0; i < lowerCount; i++) {
-            lowers.add(Files.createDirectories(base.resolve("l" + i)));
+            lowers.add(mkdirs(base.resolve("l" + i)));
         }
-        upper = Files.createDirectories(base.resolve("upper"));
-        work = Files.createDirectories(base.resolve("work"));
+        upper = mkdirs(base.resolve("upper"));
+        work = mkdirs(base.resolve("work"));
     }
 
     public UnionConfig config() {
@@ -45,22 +45,46 @@ public final class Stack {
         return lowers.get(i);
     }
 
+    /**
+     * Creates missing directories with mode 0755 whatever the process umask (a mount in this JVM
+     * sets it to 0, so Files.createDirectories alone would make them 0777).
+     */
+    static Path mkdirs(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return dir;
+        }
+        mkdirs(dir.getParent());
+        try {
+            SYS.mkdirat(Sys.AT_FDCWD, dir.toString(), 0755);
+            SYS.fchmodat(Sys.AT_FDCWD, dir.toString(), 0755);
+        } catch (SysException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        return dir;
+    }
+
+    /** A regular file with mode 0644. */
     public Stack file(Path layer, String rel, String content) throws IOException {
         Path p = layer.resolve(rel);
-        Files.createDirectories(p.getParent());
+        mkdirs(p.getParent());
         Files.writeString(p, content);
+        try {
+            SYS.fchmodat(Sys.AT_FDCWD, p.toString(), 0644);
+        } catch (SysException e) {
+            throw new IOException(e.getMessage(), e);
+        }
         return this;
     }
 
     public Stack dir(Path layer, String rel) throws IOException {
-        Files.createDirectories(layer.resolve(rel));
+        mkdirs(layer.resolve(rel));
         return this;
     }
 
     /** Kernel whiteout: character device 0/0. */
     public Stack whiteout(Path layer, String rel) throws IOException, SysException {
         Path p = layer.resolve(rel);
-        Files.createDirectories(p.getParent());
+        mkdirs(p.getParent());
         SYS.mknodat(Sys.AT_FDCWD, p.toString(), Stat.S_IFCHR, 0);
         return this;
     }
@@ -68,7 +92,7 @@ public final class Stack {
     /** OCI whiteout: an empty .wh.NAME beside the name. */
     public Stack whiteoutOci(Path layer, String rel) throws IOException {
         Path p = layer.resolve(rel);
-        Files.createDirectories(p.getParent());
+        mkdirs(p.getParent());
         Files.createFile(p.getParent().resolve(".wh." + p.getFileName()));
         return this;
     }
@@ -76,7 +100,7 @@ public final class Stack {
     /** Kernel 6.7+ xattr whiteout: zero-size file with overlay.whiteout, parent marked opaque=x. */
     public Stack whiteoutXattr(Path layer, String rel, String prefix) throws IOException, SysException {
         Path p = layer.resolve(rel);
-        Files.createDirectories(p.getParent());
+        mkdirs(p.getParent());
         Files.createFile(p);
         SYS.lsetxattr(p.toString(), prefix + ".overlay.whiteout", new byte[0], 0);
         SYS.lsetxattr(p.getParent().toString(), prefix + ".overlay.opaque", "x".getBytes(StandardCharsets.US_ASCII), 0);
@@ -84,13 +108,13 @@ public final class Stack {
     }
 
     public Stack opaqueXattr(Path layer, String rel, String xattrName) throws IOException, SysException {
-        Path p = Files.createDirectories(layer.resolve(rel));
+        Path p = mkdirs(layer.resolve(rel));
         SYS.lsetxattr(p.toString(), xattrName, "y".getBytes(StandardCharsets.US_ASCII), 0);
         return this;
     }
 
     public Stack opaqueFile(Path layer, String rel) throws IOException {
-        Path p = Files.createDirectories(layer.resolve(rel));
+        Path p = mkdirs(layer.resolve(rel));
         Files.createFile(p.resolve(".wh..wh..opq"));
         return this;
     }
