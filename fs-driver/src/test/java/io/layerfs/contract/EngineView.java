@@ -180,6 +180,23 @@ public final class EngineView implements UnionView {
     }
 
     @Override
+    public long[] statfs() throws SysException {
+        return fs.statfs();
+    }
+
+    @Override
+    public void fallocateAndSync(String path, long offset, long length) throws SysException {
+        long fh = fs.open(path, Sys.O_WRONLY);
+        try {
+            fs.fallocate(fh, 0, offset, length);
+            fs.fsync(fh, false);
+            fs.fsync(fh, true);
+        } finally {
+            fs.release(fh);
+        }
+    }
+
+    @Override
     public void close() {
         fs.close();
     }

@@ -194,6 +194,28 @@ public class MountView implements UnionView {
     }
 
     @Override
+    public long[] statfs() throws SysException {
+        int fd = SYS.openat(Sys.AT_FDCWD, root.toString(), Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
+        try {
+            return SYS.fstatvfs(fd);
+        } finally {
+            SYS.close(fd);
+        }
+    }
+
+    @Override
+    public void fallocateAndSync(String path, long offset, long length) throws SysException {
+        int fd = SYS.openat(Sys.AT_FDCWD, host(path), Sys.O_WRONLY, 0);
+        try {
+            SYS.fallocate(fd, 0, offset, length);
+            SYS.fsync(fd, false);
+            SYS.fsync(fd, true);
+        } finally {
+            SYS.close(fd);
+        }
+    }
+
+    @Override
     public void close() throws Exception {
         onClose.close();
     }

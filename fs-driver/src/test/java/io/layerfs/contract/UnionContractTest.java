@@ -491,6 +491,36 @@ public abstract class UnionContractTest {
         }
     }
 
+    @Test
+    void statfs_reportsTheUppersFilesystem() throws Exception {
+        Stack s = stack(1);
+        s.dir(s.lower(0), "d");
+        int fd = SYS.openat(Sys.AT_FDCWD, s.upper.toString(), Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
+        long[] upper;
+        try {
+            upper = SYS.fstatvfs(fd);
+        } finally {
+            SYS.close(fd);
+        }
+        try (UnionView v = open(s)) {
+            long[] st = v.statfs();
+            assertEquals(upper[1], st[1], "f_frsize");
+            assertEquals(upper[2], st[2], "f_blocks");
+        }
+    }
+
+    @Test
+    void fallocateAndFsync_onLowerFile_extendAfterCopyUp() throws Exception {
+        Stack s = stack(1);
+        s.file(s.lower(0), "f", "abc");
+        try (UnionView v = open(s)) {
+            v.fallocateAndSync("/f", 0, 8192);
+            assertEquals(8192, v.stat("/f").size);
+            assertEquals("abc", text(v.read("/f")).substring(0, 3));
+        }
+        assertEquals(3, Files.size(s.lower(0).resolve("f")));
+    }
+
     // ---- 8. inode numbers ---------------------------------------------------------------------------
     @Test
     void inodeNumbers_uniqueAndStable() throws Exception {

@@ -60,6 +60,12 @@ public interface UnionView extends AutoCloseable {
 
     void removexattr(String path, String name) throws SysException;
 
+    /** statvfs of the union: {bsize, frsize, blocks, bfree, bavail, files, ffree, ...}. */
+    long[] statfs() throws SysException;
+
+    /** Opens for writing, fallocates [offset, offset+length), fsyncs and fdatasyncs, closes. */
+    void fallocateAndSync(String path, long offset, long length) throws SysException;
+
     @Override
     void close() throws Exception;
 }
