@@ -60,6 +60,7 @@ public final class FuseMount implements AutoCloseable {
         opts.add("subtype=layerfs");
         opts.add("default_permissions");
         opts.add("use_ino");
+        opts.add("kernel_cache");
         opts.add("big_writes");
         opts.add("max_write=131072");
         if (sys.geteuid() == 0) {

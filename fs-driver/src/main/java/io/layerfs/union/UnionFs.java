@@ -450,6 +450,9 @@ public final class UnionFs implements AutoCloseable {
             if (s.isDir()) {
                 throw new SysException(Errno.EPERM, from);
             }
+            if (s.detached) {
+                throw new SysException(Errno.ENOENT, from);
+            }
             if (resolver.lookup(to) != null) {
                 throw new SysException(Errno.EEXIST, to);
             }
