@@ -393,51 +393,11 @@ public final class UnionFs implements AutoCloseable {
 
     /** mknod: fifos, sockets and (as root) devices. */
     public void mknod(String path, int mode, long rdev, Caller caller) throws SysException {
-        requireWritable(path);
-        Lock w = lock.writeLock();
-        w.lock();
-        try {
-            if (resolver.lookup(path) != null) {
-                throw new SysException(Errno.EEXIST, path);
-            }
-            NewObject n = prepareNew(path, caller, false);
-            if (n.replacesWhiteout) {
-                String tmp = work.tempName();
-                sys.mknodat(work.fd, tmp, mode, rdev);
-                n.ownIn(work.fd, tmp, mode);
-                sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
-            } else {
-                sys.mknodat(upper.fd, n.rel, mode, rdev);
-                n.ownIn(upper.fd, n.rel, mode);
-            }
-            resolver.invalidate(path);
-        } finally {
-            w.unlock();
-        }
+        addName(path, caller, mode, (dirfd, name) -> sys.mknodat(dirfd, name, mode, rdev));
     }
 
     public void symlink(String target, String path, Caller caller) throws SysException {
-        requireWritable(path);
-        Lock w = lock.writeLock();
-        w.lock();
-        try {
-            if (resolver.lookup(path) != null) {
-                throw new SysException(Errno.EEXIST, path);
-            }
-            NewObject n = prepareNew(path, caller, false);
-            if (n.replacesWhiteout) {
-                String tmp = work.tempName();
-                sys.symlinkat(target, work.fd, tmp);
-                n.ownIn(work.fd, tmp, -1);
-                sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
-            } else {
-                sys.symlinkat(target, upper.fd, n.rel);
-                n.ownIn(upper.fd, n.rel, -1);
-            }
-            resolver.invalidate(path);
-        } finally {
-            w.unlock();
-        }
+        addName(path, caller, -1, (dirfd, name) -> sys.symlinkat(target, dirfd, name));
     }
 
     /** A hard link: the source is copied up first, then linked inside the upper. */
@@ -453,23 +413,56 @@ public final class UnionFs implements AutoCloseable {
             if (s.detached) {
                 throw new SysException(Errno.ENOENT, from);
             }
-            if (resolver.lookup(to) != null) {
+            if (resolver.lookup(to) == null) {
+                // copied up before the new name is placed: the link must point at the upper copy
+                String sourceRel = copyUp(s, true).rel;
+                addNameLocked(to, null, -1, (dirfd, name) -> sys.linkat(upper.fd, sourceRel, dirfd, name));
+                resolver.invalidate(from);
+            } else {
                 throw new SysException(Errno.EEXIST, to);
             }
-            s = copyUp(s, true);
-            NewObject n = prepareNew(to, Caller.ROOT, false);
-            if (n.replacesWhiteout) {
-                String tmp = work.tempName();
-                sys.linkat(upper.fd, s.rel, work.fd, tmp);
-                sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
-            } else {
-                sys.linkat(upper.fd, s.rel, upper.fd, n.rel);
-            }
-            resolver.invalidate(from);
-            resolver.invalidate(to);
         } finally {
             w.unlock();
         }
+    }
+
+    /** Makes a new object at dirfd/name. */
+    @FunctionalInterface
+    private interface Maker {
+        void make(int dirfd, String name) throws SysException;
+    }
+
+    /**
+     * Adds a new name made by maker and owned by caller (null: keep the owner, as for a link).
+     * Where a whiteout holds the name, the object is built in the workdir and renamed over it, so
+     * the lower object never shows in between.
+     */
+    private void addName(String path, Caller caller, int mode, Maker maker) throws SysException {
+        requireWritable(path);
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            if (resolver.lookup(path) != null) {
+                throw new SysException(Errno.EEXIST, path);
+            }
+            addNameLocked(path, caller, mode, maker);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    private void addNameLocked(String path, Caller caller, int mode, Maker maker) throws SysException {
+        NewObject n = prepareNew(path, caller == null ? Caller.ROOT : caller, false);
+        int dirfd = n.replacesWhiteout ? work.fd : upper.fd;
+        String name = n.replacesWhiteout ? work.tempName() : n.rel;
+        maker.make(dirfd, name);
+        if (caller != null) {
+            n.ownIn(dirfd, name, mode);
+        }
+        if (n.replacesWhiteout) {
+            sys.renameat2(work.fd, name, upper.fd, n.rel, 0);
+        }
+        resolver.invalidate(path);
     }
 
     /** Where and how a new name goes in the upper; the parent is copied up on the way. */
