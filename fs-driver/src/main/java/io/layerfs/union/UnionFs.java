@@ -368,22 +368,19 @@ public final class UnionFs implements AutoCloseable {
             Entry below = n.parent.dirLayers[0].upper ? resolver.scan(n.parent, n.name, null, 1) : null;
             boolean opaque = below != null && below.isDir();
             int dirMode = (mode & 07777) | (n.setgidParent ? S_ISGID : 0);
-            if (!opaque && !n.replacesWhiteout) {
-                sys.mkdirat(upper.fd, n.rel, dirMode & 0777);
-                n.ownIn(upper.fd, n.rel, dirMode);
-            } else {
-                String tmp = work.tempName();
-                sys.mkdirat(work.fd, tmp, dirMode & 0777);
-                n.ownIn(work.fd, tmp, dirMode);
-                if (opaque) {
-                    sys.lsetxattr("/proc/self/fd/" + work.fd + "/" + tmp, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
-                }
-                if (n.replacesWhiteout) {
-                    sys.renameat2(work.fd, tmp, upper.fd, n.rel, Sys.RENAME_EXCHANGE);
-                    sys.unlinkat(work.fd, tmp, 0);
-                } else {
-                    sys.renameat2(work.fd, tmp, upper.fd, n.rel, Sys.RENAME_NOREPLACE);
-                }
+            boolean viaWork = opaque || n.replacesWhiteout;
+            int dirfd = viaWork ? work.fd : upper.fd;
+            String name = viaWork ? work.tempName() : n.rel;
+            sys.mkdirat(dirfd, name, dirMode & 0777);
+            n.ownIn(dirfd, name, dirMode);
+            if (opaque) {
+                sys.lsetxattr("/proc/self/fd/" + work.fd + "/" + name, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+            }
+            if (n.replacesWhiteout) {
+                sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_EXCHANGE);
+                sys.unlinkat(work.fd, name, 0);
+            } else if (viaWork) {
+                sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_NOREPLACE);
             }
             resolver.invalidateTree(path);
         } finally {
@@ -498,13 +495,16 @@ public final class UnionFs implements AutoCloseable {
             }
         }
 
-        /** Same for an object built at dirfd/where; mode -1 for symlinks, which have none. */
+        /**
+         * Same for an object built at dirfd/where, and its set-id and sticky bits, which neither
+         * mkdir nor a chown keeps; mode -1 for symlinks, which have none.
+         */
         void ownIn(int dirfd, String where, int mode) throws SysException {
             if (uid != 0 || gid != 0) {
                 sys.lchownat(dirfd, where, uid, gid);
-                if (mode >= 0 && (mode & 06000) != 0) {
-                    sys.fchmodat(dirfd, where, mode & 07777);
-                }
+            }
+            if (mode >= 0 && (mode & 07000) != 0) {
+                sys.fchmodat(dirfd, where, mode & 07777);
             }
         }
     }
@@ -815,6 +815,7 @@ public final class UnionFs implements AutoCloseable {
         dir = resolver.require(dir.path);
         if (dir.isMerged()) {
             String host = upper.hostPath(dir.rel);
+            Stat before = sys.lstat(upper.fd, dir.rel);
             sys.lsetxattr(host, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
             for (io.layerfs.sys.DirEntry d : sys.listDir(upper.fd, dir.rel)) {
                 String rel = Markers.child(dir.rel, d.name);
@@ -824,6 +825,7 @@ public final class UnionFs implements AutoCloseable {
                     sys.unlinkat(upper.fd, rel, 0);
                 }
             }
+            restoreTimes(dir.rel, before);
             resolver.invalidateTree(dir.path);
         }
     }
@@ -980,7 +982,15 @@ public final class UnionFs implements AutoCloseable {
             if (path.equals(copied.path)) {
                 continue;
             }
-            Entry other = resolver.lookup(path);
+            Entry other;
+            try {
+                other = resolver.lookup(path);
+            } catch (SysException e) {
+                if (e.errno() != Errno.ENOTDIR) {
+                    throw e;
+                }
+                continue; // a file of a higher layer now stands where a parent directory was
+            }
             if (other == null || other.top != copied.top) {
                 continue;
             }
@@ -988,8 +998,10 @@ public final class UnionFs implements AutoCloseable {
             if (st == null || st.ino != lowerStat.ino || st.dev != lowerStat.dev) {
                 continue;
             }
-            ensureUpperDir(resolver.require(parentOf(path)));
+            String parentRel = ensureUpperDir(resolver.require(parentOf(path))).rel;
+            Stat parent = sys.lstat(upper.fd, parentRel);
             sys.linkat(upper.fd, copied.rel, upper.fd, other.rel);
+            restoreTimes(parentRel, parent);
             resolver.invalidate(path);
         }
     }
@@ -1009,10 +1021,27 @@ public final class UnionFs implements AutoCloseable {
     private Stat copyObject(Entry e, boolean withData) throws SysException {
         Stat st = sys.lstat(e.top.fd, e.rel);
         long number = inodes.of(st);
+        String parentRel = parentRel(e.rel);
+        Stat parent = sys.lstat(upper.fd, parentRel);
         copyUp.copy(e.top, e.rel, st, withData);
+        restoreTimes(parentRel, parent);
         inodes.copiedUp(sys.lstat(upper.fd, e.rel), number);
         copyUps.incrementAndGet();
         return st;
+    }
+
+    /**
+     * Puts back the times of an upper directory that changed only because the union's bookkeeping
+     * touched it (a copy-up, a link-up, a dropped whiteout): as overlayfs does, those are not
+     * changes the caller made.
+     */
+    private void restoreTimes(String rel, Stat before) throws SysException {
+        sys.lutimensat(upper.fd, rel, before.atimeSec, before.atimeNsec, before.mtimeSec, before.mtimeNsec);
+    }
+
+    private static String parentRel(String rel) {
+        int slash = rel.lastIndexOf('/');
+        return slash < 0 ? "." : rel.substring(0, slash);
     }
 
     // ---- helpers ------------------------------------------------------------------------------------
