@@ -112,4 +112,6 @@ public interface LibC {
     int umount2(String target, int flags);
 
     int geteuid();
+
+    int dup2(int oldFd, int newFd);
 }

@@ -534,6 +534,13 @@ public final class Sys {
         }
     }
 
+    /** dup2(2): makes newFd a copy of oldFd (the copy does not inherit O_CLOEXEC). */
+    public void dup2(int oldFd, int newFd) throws SysException {
+        if (libc.dup2(oldFd, newFd) != newFd) {
+            throw fail("dup2", null);
+        }
+    }
+
     public int geteuid() {
         return libc.geteuid();
     }

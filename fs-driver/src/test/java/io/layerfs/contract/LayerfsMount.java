@@ -2,30 +2,20 @@ package io.layerfs.contract;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
-import io.layerfs.fuse.FuseMount;
+import io.layerfs.testkit.LayerfsMounter;
+import io.layerfs.testkit.MountTests;
 import io.layerfs.union.UnionConfig;
-import io.layerfs.union.UnionFs;
 
-/** Mounts layerfs in this JVM for a test; closing unmounts and closes the engine. */
+/** Mounts layerfs in this JVM for a test, as a {@link MountView}; closing unmounts. */
 public final class LayerfsMount {
     private LayerfsMount() {
     }
 
     public static MountView mount(UnionConfig config, Path mountpoint) throws Exception {
+        MountTests.requireFuse();
         Files.createDirectories(mountpoint);
-        UnionFs fs = UnionFs.open(config);
-        FuseMount m;
-        try {
-            m = FuseMount.mount(fs, mountpoint, List.of(), false);
-        } catch (Exception e) {
-            fs.close();
-            throw e;
-        }
-        return new MountView(mountpoint, () -> {
-            m.close();
-            fs.close();
-        });
+        AutoCloseable m = new LayerfsMounter().mount(config.lowers(), config.upper(), config.work(), mountpoint);
+        return new MountView(mountpoint, m);
     }
 }

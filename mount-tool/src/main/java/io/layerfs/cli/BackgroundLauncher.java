@@ -1,0 +1,231 @@
+package io.layerfs.cli;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Background mode. A JVM cannot fork, so {@code layerfs mount} starts a second JVM (same java,
+ * same JVM options, same class path) running {@code mount --daemon-child} with the checked request,
+ * under setsid(1) so that it outlives the caller's session, with "/" as its working directory.
+ *
+ * <p>The protocol: the child mounts, prints the line {@value #READY} on its stdout and then points
+ * its stdout and stderr at a log file ({@code WORKDIR/layerfs.log}, or /dev/null without a
+ * workdir). The parent relays the child's stderr while it waits, and exits 0 on READY. If the child
+ * exits first, its error lines have been relayed and the parent exits non-zero.
+ */
+final class BackgroundLauncher {
+    static final String READY = "READY";
+    static final String CHILD_FLAG = "--daemon-child";
+    static final String LOG_FILE = "layerfs.log";
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+    /** How long the parent keeps relaying after READY, until the child has let go of the pipe. */
+    private static final long DRAIN_MILLIS = 2000;
+
+    private BackgroundLauncher() {
+    }
+
+    static int launch(MountRequest request, boolean debug, PrintWriter out, PrintWriter err) throws CliException {
+        List<String> command = childCommand(javaCommand(), jvmArguments(), absoluteClassPath(),
+                childArguments(request, debug));
+        Process child;
+        try {
+            child = new ProcessBuilder(command)
+                    .directory(new File("/"))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .start();
+        } catch (IOException e) {
+            throw new CliException(ExitCode.FAILURE, "cannot start the background server: " + e.getMessage(),
+                    "setsid(1) comes with util-linux; or serve from this process: layerfs mount --foreground ...");
+        }
+        return awaitReady(child, READY_TIMEOUT, out, err);
+    }
+
+    /** {@code setsid JAVA JVM-OPTIONS -cp CLASSPATH io.layerfs.cli.Main ARGS}. */
+    static List<String> childCommand(String java, List<String> jvmArguments, String classPath, List<String> args) {
+        List<String> command = new ArrayList<>();
+        command.add("setsid");
+        command.add(java);
+        command.addAll(jvmArguments);
+        command.add("-cp");
+        command.add(classPath);
+        command.add(Main.class.getName());
+        command.addAll(args);
+        return command;
+    }
+
+    /**
+     * The child's arguments: the checked request in the long form, with the mount point last after
+     * {@code --}, which is how {@link #findServer} recognizes the process later.
+     */
+    static List<String> childArguments(MountRequest request, boolean debug) {
+        List<String> args = new ArrayList<>(List.of("mount", CHILD_FLAG));
+        for (Path lower : request.lowers()) {
+            args.add("--lower");
+            args.add(lower.toString());
+        }
+        if (request.upper() != null) {
+            args.add("--upper");
+            args.add(request.upper().toString());
+            args.add("--work");
+            args.add(request.work().toString());
+        }
+        for (String option : request.fuseOptions()) {
+            args.add("-o");
+            args.add(option);
+        }
+        if (debug) {
+            args.add("--debug");
+        }
+        args.add("--");
+        args.add(request.mountpoint().toString());
+        return args;
+    }
+
+    /**
+     * Waits for the child's READY line, relaying its other output meanwhile. Returns OK once ready;
+     * otherwise the child's exit code (its own error lines relayed), or FAILURE.
+     */
+    static int awaitReady(Process child, Duration timeout, PrintWriter out, PrintWriter err) throws CliException {
+        Thread errRelay = new Thread(() -> relay(child.getErrorStream(), err), "layerfs-child-stderr");
+        errRelay.setDaemon(true);
+        errRelay.start();
+        CompletableFuture<Boolean> ready = new CompletableFuture<>();
+        Thread outReader = new Thread(() -> ready.complete(readUntilReady(child.getInputStream(), out)),
+                "layerfs-child-stdout");
+        outReader.setDaemon(true);
+        outReader.start();
+        try {
+            boolean isReady;
+            try {
+                isReady = ready.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                child.destroy();
+                errRelay.join(DRAIN_MILLIS);
+                throw new CliException(ExitCode.FAILURE, "the mount was not ready after "
+                        + timeout.toSeconds() + " s; stopped the server (pid " + child.pid() + ")");
+            }
+            if (isReady) {
+                errRelay.join(DRAIN_MILLIS);
+                return ExitCode.OK.code;
+            }
+            int status = child.waitFor();
+            errRelay.join(DRAIN_MILLIS);
+            for (ExitCode c : ExitCode.values()) {
+                if (c.code == status && c != ExitCode.OK) {
+                    return status;
+                }
+            }
+            throw new CliException(ExitCode.FAILURE,
+                    "the background server exited with status " + status + " before the mount was ready");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException(ExitCode.FAILURE, "interrupted while waiting for the mount");
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** True on READY; false when the child closed its stdout without saying it. */
+    private static boolean readUntilReady(InputStream stdout, PrintWriter out) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(stdout, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.equals(READY)) {
+                    return true;
+                }
+                synchronized (out) {
+                    out.println(line);
+                    out.flush();
+                }
+            }
+        } catch (IOException e) {
+            // The child is gone; its exit status tells the rest.
+        }
+        return false;
+    }
+
+    private static void relay(InputStream stderr, PrintWriter err) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(stderr, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                synchronized (err) {
+                    err.println(line);
+                    err.flush();
+                }
+            }
+        } catch (IOException e) {
+            // Nothing more to relay.
+        }
+    }
+
+    /**
+     * Child side: tells the parent the mount is ready, then stops using the pipes it may no longer
+     * be reading. The log file starts with a line naming the mount.
+     */
+    static void reportReady(PrintWriter out, MountRequest request) {
+        out.println(READY);
+        out.flush();
+        Path log = request.work() == null ? Path.of("/dev/null") : request.work().resolve(LOG_FILE);
+        Stdio.redirectTo(log);
+        System.err.println("layerfs: " + Instant.now() + " pid " + ProcessHandle.current().pid()
+                + " serving " + request.mountpoint());
+        System.err.flush();
+    }
+
+    /** The background server of the mount at mountpoint (a real path), found by its command line. */
+    static Optional<ProcessHandle> findServer(Path mountpoint) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> isServerOf(Arrays.asList(a), mountpoint)).orElse(false))
+                .findFirst();
+    }
+
+    static boolean isServerOf(List<String> args, Path mountpoint) {
+        int n = args.size();
+        return n >= 2 && args.contains(CHILD_FLAG) && args.get(n - 2).equals("--")
+                && args.get(n - 1).equals(mountpoint.toString());
+    }
+
+    private static String javaCommand() {
+        return ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
+    /** This JVM's options (-D, -X, -XX), minus a debugger agent whose port would clash. */
+    private static List<String> jvmArguments() {
+        List<String> args = new ArrayList<>();
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!a.startsWith("-agentlib:jdwp") && !a.startsWith("-Xrunjdwp")) {
+                args.add(a);
+            }
+        }
+        return args;
+    }
+
+    /** The child runs in "/", so relative class path entries are made absolute. */
+    private static String absoluteClassPath() {
+        List<String> entries = new ArrayList<>();
+        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            if (!e.isEmpty()) {
+                entries.add(Path.of(e).toAbsolutePath().toString());
+            }
+        }
+        return String.join(File.pathSeparator, entries);
+    }
+}

@@ -1,0 +1,37 @@
+package io.layerfs.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The exit status of every {@code layerfs} command. Scripts (and podman, which only looks for
+ * non-zero) can tell a bad command line from a bad layer from a missing FUSE setup. The
+ * {@code --help} footers are generated from this list, so the table there cannot drift.
+ */
+enum ExitCode {
+    OK(0, "success"),
+    FAILURE(1, "mounting or unmounting failed"),
+    USAGE(2, "bad command line or -o option"),
+    BAD_LAYER(3, "a layer directory is missing, misplaced or not a directory"),
+    BAD_MOUNTPOINT(4, "mount point missing, not a directory, busy, or not FUSE"),
+    NOT_MOUNTED(5, "umount: nothing is mounted there"),
+    NO_FUSE(6, "/dev/fuse or libfuse2 is missing");
+
+    final int code;
+    private final String meaning;
+
+    ExitCode(int code, String meaning) {
+        this.code = code;
+        this.meaning = meaning;
+    }
+
+    /** The help footer's table, one line per code. */
+    static List<String> helpTable() {
+        List<String> lines = new ArrayList<>();
+        lines.add("Exit codes:");
+        for (ExitCode c : values()) {
+            lines.add(String.format("  %d  %-15s %s", c.code, c.name(), c.meaning));
+        }
+        return lines;
+    }
+}

@@ -1,0 +1,19 @@
+package io.layerfs.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** What {@link Preflight} and {@link UmountCommand} ask of the machine; tests pass a fake. */
+interface Host {
+    /** The mounts visible to this process now. */
+    MountTable mountTable() throws IOException;
+
+    /** Whether /dev/fuse exists as a device. */
+    boolean hasFuseDevice();
+
+    /** Whether libfuse.so.2, which the FUSE binding loads, is installed. */
+    boolean hasLibfuse2();
+
+    /** The filesystem holding p (its st_dev): equal for two paths exactly when on one filesystem. */
+    Object fileSystemOf(Path p) throws IOException;
+}

@@ -1,0 +1,167 @@
+package io.layerfs.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code layerfs mount}: turns either command-line form into a {@link MountRequest}, checks it
+ * ({@link Preflight}), then serves it in this process ({@code --foreground}) or in a background
+ * process that it waits for ({@link BackgroundLauncher}).
+ */
+@Command(name = "mount", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+        description = {
+            "Mounts the union of the lower directories and an optional upper directory at MERGED.",
+            "",
+            "Reads come from the highest layer that has the file; writes go to the upper directory, "
+                    + "copying a lower file up first. Deletions leave overlayfs whiteouts in the upper "
+                    + "directory, so the layers stay in the format kernel overlayfs and podman use. "
+                    + "Without an upper directory the union is read-only.",
+            "",
+            "Two ways to name the layers (not both at once):",
+            "  -o lowerdir=TOP:...:BOTTOM,upperdir=U,workdir=W   as fuse-overlayfs takes them",
+            "  --lower TOP ... --lower BOTTOM --upper U --work W",
+            "",
+            "The command returns once the mount is ready and keeps serving it in the background "
+                    + "until 'layerfs umount MERGED' (or SIGTERM to the server). Nothing is mounted or "
+                    + "changed if a check fails.",
+            "",
+        },
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  # image layers and a container layer, as podman passes them",
+            "  layerfs mount -o lowerdir=l/top:l/base,upperdir=c/up,workdir=c/work c/merged",
+            "",
+            "  # the same with long options, served from this process until Ctrl-C",
+            "  layerfs mount --lower l/top --lower l/base --upper c/up --work c/work \\",
+            "      --foreground c/merged",
+            "",
+            "  # a read-only view of one layer",
+            "  layerfs mount --lower /srv/image /mnt/image",
+            "",
+            "As podman's mount program, in /etc/containers/storage.conf:",
+            "  [storage.options.overlay]",
+            "  mount_program = \"/usr/local/bin/layerfs\"",
+            "",
+            "-o options:",
+            "  lowerdir= upperdir= workdir=   name the layers",
+            "  ro allow_other nodev nosuid noexec default_permissions fsname= ...",
+            "                                 passed to libfuse",
+            "  volatile fsync=0 noacl noxattrs=1 ...",
+            "                                 fuse-overlayfs tuning: accepted, no effect",
+            "  uidmapping= gidmapping= squash_to_root context= ...",
+            "                                 accepted with a warning, not applied",
+            "  anything else                  ignored with a warning",
+            "",
+            "In the background the server logs to WORKDIR/layerfs.log.",
+            "",
+        })
+final class MountCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "-o", paramLabel = "OPTIONS",
+            description = "Comma-separated mount options, as for fuse-overlayfs; may be repeated.")
+    List<String> options = new ArrayList<>();
+
+    @Option(names = "--lower", paramLabel = "DIR",
+            description = "A read-only layer; repeat it, highest layer first.")
+    List<String> lowers = new ArrayList<>();
+
+    @Option(names = "--upper", paramLabel = "DIR",
+            description = "The writable layer. Needs --work.")
+    String upper;
+
+    @Option(names = "--work", paramLabel = "DIR",
+            description = "An empty directory on the upper's filesystem, for building files before they "
+                    + "are moved into the upper.")
+    String work;
+
+    @Option(names = {"-f", "--foreground"},
+            description = "Serve in this process until unmounted, instead of in the background.")
+    boolean foreground;
+
+    @Option(names = {"-d", "--debug"},
+            description = "Print every FUSE request (libfuse debug output) and stack traces of errors.")
+    boolean debug;
+
+    /** Set by {@link BackgroundLauncher} on the process it starts: mount, say READY, serve. */
+    @Option(names = "--daemon-child", hidden = true)
+    boolean daemonChild;
+
+    @Parameters(paramLabel = "MERGED", description = "The directory where the union appears.")
+    String mountpoint;
+
+    private final Host host;
+    private final Path cwd;
+
+    MountCommand(Host host, Path cwd) {
+        this.host = host;
+        this.cwd = cwd;
+    }
+
+    @Override
+    public Integer call() throws CliException, InterruptedException {
+        PrintWriter err = spec.commandLine().getErr();
+        MountRequest request = new Preflight(host).check(request(err));
+        if (daemonChild) {
+            return MountServer.serve(request, debug, () -> BackgroundLauncher.reportReady(
+                    spec.commandLine().getOut(), request));
+        }
+        if (foreground) {
+            return MountServer.serve(request, debug, () -> { });
+        }
+        return BackgroundLauncher.launch(request, debug, spec.commandLine().getOut(), err);
+    }
+
+    /**
+     * The request the command line asks for, before any check against the filesystem. Warnings
+     * about ignored -o options go to warningsTo, except in the background child: its parent has
+     * printed them already.
+     */
+    MountRequest request(PrintWriter warningsTo) throws CliException {
+        OverlayOptions o = OverlayOptionsParser.parse(options, cwd);
+        if (!daemonChild) {
+            for (String w : o.warnings()) {
+                warningsTo.println("layerfs: warning: " + w);
+            }
+            warningsTo.flush();
+        }
+        boolean longForm = !lowers.isEmpty() || upper != null || work != null;
+        if (longForm && o.namesLayers()) {
+            throw new CliException(ExitCode.USAGE,
+                    "the layers are named twice: use -o lowerdir=,upperdir=,workdir= or --lower/--upper/--work");
+        }
+        if (!longForm) {
+            return new MountRequest(o.lowers(), o.upper(), o.work(), path(mountpoint), o.fuseOptions());
+        }
+        List<Path> lowerPaths = new ArrayList<>();
+        for (String l : lowers) {
+            lowerPaths.add(path(l));
+        }
+        return new MountRequest(lowerPaths, path(upper), path(work), path(mountpoint), o.fuseOptions());
+    }
+
+    private Path path(String arg) throws CliException {
+        if (arg == null) {
+            return null;
+        }
+        if (arg.isEmpty()) {
+            throw new CliException(ExitCode.USAGE, "an empty string is not a directory");
+        }
+        try {
+            return cwd.resolve(arg);
+        } catch (InvalidPathException e) {
+            throw new CliException(ExitCode.USAGE, "bad path " + arg + ": " + e.getMessage());
+        }
+    }
+}

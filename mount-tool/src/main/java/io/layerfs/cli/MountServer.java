@@ -1,0 +1,81 @@
+package io.layerfs.cli;
+
+import java.io.IOException;
+
+import io.layerfs.fuse.FuseMount;
+import io.layerfs.union.UnionConfig;
+import io.layerfs.union.UnionFs;
+
+/**
+ * Mounts a checked {@link MountRequest} and serves it in this process until it is unmounted, by
+ * {@code layerfs umount}, umount(8), or a SIGTERM/SIGINT to this process, which a shutdown hook
+ * turns into a clean unmount.
+ */
+final class MountServer {
+    private MountServer() {
+    }
+
+    /**
+     * Returns OK once the file system has been unmounted and closed.
+     *
+     * @param onReady runs once, after the mount is usable and before serving
+     */
+    static int serve(MountRequest request, boolean debug, Runnable onReady)
+            throws CliException, InterruptedException {
+        UnionFs fs;
+        try {
+            fs = UnionFs.open(new UnionConfig(request.lowers(), request.upper(), request.work()));
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCode.USAGE, e.getMessage());
+        } catch (IOException e) {
+            throw new CliException(ExitCode.FAILURE, "cannot open the layers: " + e.getMessage());
+        }
+        FuseMount mount;
+        try {
+            mount = FuseMount.mount(fs, request.mountpoint(), request.fuseOptions(), debug);
+        } catch (IOException e) {
+            fs.close();
+            // FuseMount's messages name the mount point already.
+            throw new CliException(ExitCode.FAILURE, e.getMessage(),
+                    "libfuse's own message, if any, is on the line above; --debug shows more");
+        } catch (RuntimeException | Error e) {
+            fs.close();
+            throw e;
+        }
+        Shutdown shutdown = new Shutdown(mount, fs);
+        // Runs on SIGTERM, SIGINT and System.exit; the main thread runs it too once unmounted.
+        Runtime.getRuntime().addShutdownHook(new Thread(shutdown::run, "layerfs-unmount"));
+        onReady.run();
+        try {
+            mount.awaitUnmount();
+        } finally {
+            shutdown.run();
+        }
+        return ExitCode.OK.code;
+    }
+
+    /** Unmounts, then closes the engine; once, whichever thread comes first. */
+    private static final class Shutdown {
+        private final FuseMount mount;
+        private final UnionFs fs;
+        /** Guarded by this. */
+        private boolean done;
+
+        Shutdown(FuseMount mount, UnionFs fs) {
+            this.mount = mount;
+            this.fs = fs;
+        }
+
+        synchronized void run() {
+            if (done) {
+                return;
+            }
+            done = true;
+            try {
+                mount.close();
+            } finally {
+                fs.close();
+            }
+        }
+    }
+}

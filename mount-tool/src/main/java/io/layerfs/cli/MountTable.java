@@ -1,0 +1,83 @@
+package io.layerfs.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The mounts listed in {@code /proc/self/mountinfo} (proc(5)): what is mounted where, as the
+ * kernel sees it now, which unlike {@code /etc/mtab} includes FUSE mounts made by any process.
+ */
+final class MountTable {
+    /** One mountinfo line: the mount point and, after the " - " separator, type and source. */
+    record Mount(Path mountPoint, String fsType, String source) {
+    }
+
+    private final List<Mount> mounts;
+
+    private MountTable(List<Mount> mounts) {
+        this.mounts = List.copyOf(mounts);
+    }
+
+    /** Parses mountinfo text; lines it cannot read are skipped rather than failing the command. */
+    static MountTable parse(String mountinfo) {
+        List<Mount> mounts = new ArrayList<>();
+        for (String line : mountinfo.split("\n")) {
+            String[] f = line.split(" ");
+            int dash = List.of(f).indexOf("-");
+            // Fields: id parent major:minor root mountpoint options [optional...] - type source superoptions
+            if (dash < 6 || f.length < dash + 3) {
+                continue;
+            }
+            mounts.add(new Mount(Path.of(unescape(f[4])), unescape(f[dash + 1]), unescape(f[dash + 2])));
+        }
+        return new MountTable(mounts);
+    }
+
+    List<Mount> mounts() {
+        return mounts;
+    }
+
+    /**
+     * The mount on top at mountPoint (later lines are mounted over earlier ones), if any.
+     * mountPoint must be absolute and free of symlinks, like the paths the kernel lists.
+     */
+    Optional<Mount> find(Path mountPoint) {
+        Mount top = null;
+        for (Mount m : mounts) {
+            if (m.mountPoint().equals(mountPoint)) {
+                top = m;
+            }
+        }
+        return Optional.ofNullable(top);
+    }
+
+    /** The kernel writes space, tab, newline and backslash in paths as three-digit octal escapes. */
+    static String unescape(String field) {
+        StringBuilder out = new StringBuilder(field.length());
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c == '\\' && isOctal(field, i + 1)) {
+                out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean isOctal(String s, int from) {
+        if (from + 3 > s.length()) {
+            return false;
+        }
+        for (int i = from; i < from + 3; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '7') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,114 @@
+package io.layerfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import picocli.CommandLine;
+
+/** The parent/child protocol of background mode, with stand-in children instead of a mount. */
+class BackgroundLauncherTest {
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int await(String shellScript, Duration timeout) throws IOException, CliException {
+        Process child = new ProcessBuilder("sh", "-c", shellScript).start();
+        return BackgroundLauncher.awaitReady(child, timeout, new PrintWriter(out, true), new PrintWriter(err, true));
+    }
+
+    @Test
+    void childArguments_parseBackToTheSameRequest() throws CliException {
+        MountRequest request = new MountRequest(List.of(Path.of("/l/top, with:odd chars"), Path.of("/l/base")),
+                Path.of("/c/up"), Path.of("/c/work"), Path.of("/c/-merged"), List.of("ro", "fsname=a\\,b"));
+
+        List<String> args = BackgroundLauncher.childArguments(request, true);
+        CommandLine cli = Main.commandLine(new FakeHost(), Path.of("/elsewhere"));
+        cli.parseArgs(args.toArray(String[]::new));
+        MountCommand child = cli.getSubcommands().get("mount").getCommand();
+
+        assertEquals(request, child.request(new PrintWriter(new StringWriter())));
+        assertTrue(child.daemonChild);
+        assertTrue(child.debug);
+    }
+
+    @Test
+    void childArguments_readOnly_haveNoUpperOrWork() {
+        List<String> args = BackgroundLauncher.childArguments(
+                new MountRequest(List.of(Path.of("/l")), null, null, Path.of("/m"), List.of()), false);
+
+        assertEquals(List.of("mount", "--daemon-child", "--lower", "/l", "--", "/m"), args);
+    }
+
+    @Test
+    void childCommand_isSetsidJavaOptionsClassPathMain() {
+        List<String> command = BackgroundLauncher.childCommand("/jdk/bin/java", List.of("-Xshare:auto"), "/a.jar:/b.jar",
+                List.of("mount", "--daemon-child"));
+
+        assertEquals(List.of("setsid", "/jdk/bin/java", "-Xshare:auto", "-cp", "/a.jar:/b.jar",
+                "io.layerfs.cli.Main", "mount", "--daemon-child"), command);
+    }
+
+    @Test
+    void isServerOf_matchesTheChildOfThatMountpointOnly() {
+        List<String> args = BackgroundLauncher.childArguments(
+                new MountRequest(List.of(Path.of("/l")), null, null, Path.of("/m"), List.of()), false);
+
+        assertTrue(BackgroundLauncher.isServerOf(args, Path.of("/m")));
+        assertFalse(BackgroundLauncher.isServerOf(args, Path.of("/m2")));
+        assertFalse(BackgroundLauncher.isServerOf(List.of("mount", "--lower", "/l", "--", "/m"), Path.of("/m")));
+    }
+
+    @Test
+    void awaitReady_ready_returnsOk_andRelaysEarlierOutput() throws Exception {
+        int code = await("echo 'layerfs: warning: early' >&2; echo hello; echo READY; exec >&- 2>&-; sleep 5",
+                Duration.ofSeconds(30));
+
+        assertEquals(ExitCode.OK.code, code);
+        assertEquals("hello" + System.lineSeparator(), out.toString());
+        assertEquals("layerfs: warning: early" + System.lineSeparator(), err.toString());
+    }
+
+    @Test
+    void awaitReady_childFails_relaysItsErrorAndExitCode() throws Exception {
+        int code = await("echo 'layerfs: lowerdir /x does not exist' >&2; exit 3", Duration.ofSeconds(30));
+
+        assertEquals(ExitCode.BAD_LAYER.code, code);
+        assertEquals("layerfs: lowerdir /x does not exist" + System.lineSeparator(), err.toString());
+    }
+
+    @Test
+    void awaitReady_childExitsZeroWithoutReady_isAFailure() {
+        CliException e = assertThrows(CliException.class, () -> await("exit 0", Duration.ofSeconds(30)));
+
+        assertEquals(ExitCode.FAILURE, e.exitCode);
+    }
+
+    @Test
+    void awaitReady_childDiesOfASignal_isAFailure() {
+        CliException e = assertThrows(CliException.class, () -> await("kill -KILL $$", Duration.ofSeconds(30)));
+
+        assertEquals(ExitCode.FAILURE, e.exitCode);
+        assertTrue(e.getMessage().contains("status 137"), e.getMessage());
+    }
+
+    @Test
+    void awaitReady_timeout_stopsTheChild() throws Exception {
+        Process child = new ProcessBuilder("sleep", "60").start();
+
+        CliException e = assertThrows(CliException.class, () -> BackgroundLauncher.awaitReady(child,
+                Duration.ofMillis(300), new PrintWriter(out, true), new PrintWriter(err, true)));
+
+        assertEquals(ExitCode.FAILURE, e.exitCode);
+        assertTrue(child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS), "child still running");
+    }
+}

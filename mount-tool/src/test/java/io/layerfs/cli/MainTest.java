@@ -1,0 +1,179 @@
+package io.layerfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole command line through {@link Main#run}, on a {@link FakeHost}: output and exit codes. */
+class MainTest {
+    @TempDir
+    Path dir;
+
+    private final FakeHost host = new FakeHost();
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return Main.run(args, host, dir, new PrintWriter(out, true), new PrintWriter(err, true));
+    }
+
+    private List<String> errLines() {
+        return err.toString().lines().toList();
+    }
+
+    @Test
+    void version_printsProjectVersion() {
+        assertEquals(0, run("--version"));
+        assertTrue(out.toString().startsWith("layerfs "), out.toString());
+        assertTrue(!out.toString().startsWith("layerfs unknown"), "version.properties not filtered");
+    }
+
+    @Test
+    void help_everyCommand_listsEveryExitCode() {
+        for (String[] args : List.of(new String[] {"--help"}, new String[] {"mount", "--help"},
+                new String[] {"umount", "--help"})) {
+            out.getBuffer().setLength(0);
+            assertEquals(0, run(args));
+            for (ExitCode c : ExitCode.values()) {
+                assertTrue(out.toString().contains("  " + c.code + "  " + c.name()), String.join(" ", args) + ": " + c);
+            }
+            assertEquals(1, out.toString().split("Exit codes:", -1).length - 1, String.join(" ", args));
+        }
+    }
+
+    @Test
+    void helpCommand_showsTheCommandsHelp() {
+        assertEquals(0, run("help", "umount"));
+        assertTrue(out.toString().startsWith("Usage: layerfs umount"), out.toString());
+    }
+
+    @Test
+    void mountHelp_teachesBothForms() {
+        run("mount", "--help");
+
+        assertTrue(out.toString().contains("-o lowerdir="));
+        assertTrue(out.toString().contains("--lower"));
+        assertTrue(out.toString().contains("mount_program"));
+    }
+
+    @Test
+    void exitCodes_areDistinct() {
+        Set<Integer> codes = new HashSet<>();
+        for (ExitCode c : ExitCode.values()) {
+            assertTrue(codes.add(c.code), c.name());
+        }
+    }
+
+    @Test
+    void noCommand_isUsage_withHint() {
+        assertEquals(ExitCode.USAGE.code, run());
+        assertTrue(errLines().get(0).startsWith("layerfs: missing command"), err.toString());
+        assertTrue(errLines().contains("hint: see 'layerfs --help'"), err.toString());
+    }
+
+    @Test
+    void unknownFlag_isUsage_oneProblemLine() {
+        assertEquals(ExitCode.USAGE.code, run("mount", "--lowr", "/m"));
+        assertTrue(errLines().get(0).startsWith("layerfs: unknown option: '--lowr'"), err.toString());
+        assertEquals("hint: see 'layerfs mount --help'", errLines().get(errLines().size() - 1));
+    }
+
+    @Test
+    void missingMountpoint_isUsage() {
+        assertEquals(ExitCode.USAGE.code, run("mount", "-o", "lowerdir=/a"));
+        assertTrue(errLines().get(0).startsWith("layerfs: missing required parameter: 'MERGED'"), err.toString());
+    }
+
+    @Test
+    void mount_missingLower_failsBeforeMounting() throws IOException {
+        Files.createDirectories(dir.resolve("m"));
+
+        assertEquals(ExitCode.BAD_LAYER.code, run("mount", "-o", "lowerdir=nope,upperdir=u,workdir=w", "m"));
+        assertEquals(List.of("layerfs: lowerdir " + dir.resolve("nope") + " does not exist"), errLines());
+        assertEquals("", out.toString());
+    }
+
+    @Test
+    void mount_busyMountpoint_saysHowToFreeIt() throws IOException {
+        Path m = Files.createDirectories(dir.resolve("m")).toRealPath();
+        Files.createDirectories(dir.resolve("l"));
+        host.mounted(m, "fuse.layerfs");
+
+        assertEquals(ExitCode.BAD_MOUNTPOINT.code, run("mount", "--lower", "l", "m"));
+        assertEquals("hint: unmount it first: layerfs umount " + m, errLines().get(1));
+    }
+
+    @Test
+    void mount_unknownOptionWarning_comesBeforeTheError() {
+        assertEquals(ExitCode.BAD_LAYER.code, run("mount", "-o", "lowerdir=nope,bogus", "m"));
+        assertEquals("layerfs: warning: ignoring unknown option bogus", errLines().get(0));
+    }
+
+    @Test
+    void podmanCall_withoutCommand_isMount() throws IOException {
+        Files.createDirectories(dir.resolve("m"));
+
+        assertEquals(ExitCode.BAD_LAYER.code, run("-o", "lowerdir=nope,upperdir=u,workdir=w", "m"));
+        assertEquals(List.of("layerfs: lowerdir " + dir.resolve("nope") + " does not exist"), errLines());
+    }
+
+    @Test
+    void podmanCall_mountpointFirst_isMount() throws IOException {
+        Files.createDirectories(dir.resolve("m"));
+
+        assertEquals(ExitCode.BAD_LAYER.code, run("m", "-olowerdir=nope"));
+    }
+
+    @Test
+    void withImplicitMount_onlyForTheFuseOverlayfsForm() {
+        Set<String> commands = Set.of("mount", "umount");
+
+        assertArrayEquals(new String[] {"mount", "-o", "x", "m"},
+                Main.withImplicitMount(new String[] {"-o", "x", "m"}, commands));
+        assertArrayEquals(new String[] {"--help", "-o"}, Main.withImplicitMount(new String[] {"--help", "-o"}, commands));
+        assertArrayEquals(new String[] {"umount", "-o"}, Main.withImplicitMount(new String[] {"umount", "-o"}, commands));
+        assertArrayEquals(new String[] {"mout", "--", "-o"},
+                Main.withImplicitMount(new String[] {"mout", "--", "-o"}, commands));
+    }
+
+    @Test
+    void mistypedCommand_isUsage_withSuggestion() {
+        assertEquals(ExitCode.USAGE.code, run("mout", "/m"));
+        assertTrue(err.toString().contains("Did you mean: layerfs mount"), err.toString());
+    }
+
+    @Test
+    void umount_notMounted() throws IOException {
+        Path m = Files.createDirectories(dir.resolve("m")).toRealPath();
+
+        assertEquals(ExitCode.NOT_MOUNTED.code, run("umount", "m"));
+        assertEquals(List.of("layerfs: " + m + " is not mounted"), errLines());
+    }
+
+    @Test
+    void umount_missingDirectory() {
+        assertEquals(ExitCode.BAD_MOUNTPOINT.code, run("umount", "gone"));
+        assertEquals(List.of("layerfs: " + dir.resolve("gone") + " does not exist"), errLines());
+    }
+
+    @Test
+    void umount_refusesANonFuseMount() throws IOException {
+        Path m = Files.createDirectories(dir.resolve("m")).toRealPath();
+        host.mounted(m, "ext4");
+
+        assertEquals(ExitCode.BAD_MOUNTPOINT.code, run("umount", "m"));
+        assertEquals("layerfs: " + m + " is not a FUSE mount (type ext4)", errLines().get(0));
+    }
+}
