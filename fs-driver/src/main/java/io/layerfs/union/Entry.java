@@ -19,6 +19,12 @@ final class Entry {
     final boolean[] xattrWhiteouts;
     /** Taken out of the union while still open (see UnionFs#detachNamesStartingWith). */
     final boolean detached;
+    /**
+     * A lower name whose object is shown from its upper copy made under another name (see
+     * {@link ForeignOrigins}): rel is the copy's place, not this path's. Linked into place before the
+     * name itself changes.
+     */
+    final boolean alias;
 
     Entry(String path, String rel, Layer top, int type, Layer[] dirLayers, boolean[] xattrWhiteouts) {
         this(path, rel, top, type, dirLayers, xattrWhiteouts, false);
@@ -26,6 +32,11 @@ final class Entry {
 
     Entry(String path, String rel, Layer top, int type, Layer[] dirLayers, boolean[] xattrWhiteouts,
           boolean detached) {
+        this(path, rel, top, type, dirLayers, xattrWhiteouts, detached, false);
+    }
+
+    Entry(String path, String rel, Layer top, int type, Layer[] dirLayers, boolean[] xattrWhiteouts,
+          boolean detached, boolean alias) {
         this.path = path;
         this.rel = rel;
         this.top = top;
@@ -33,6 +44,7 @@ final class Entry {
         this.dirLayers = dirLayers;
         this.xattrWhiteouts = xattrWhiteouts;
         this.detached = detached;
+        this.alias = alias;
     }
 
     boolean isDir() {

@@ -25,6 +25,8 @@ final class Resolver {
 
     private final Sys sys;
     private final Entry root;
+    private final ForeignOrigins origins;
+    private final Layer upperLayer;
     // guarded by the union's lock: populated under read, invalidated under write
     private final ConcurrentHashMap<String, Object> cache = new ConcurrentHashMap<>();
     /** Objects taken out of the union but reachable by path until unlinked (guarded like cache). */
@@ -32,6 +34,9 @@ final class Resolver {
 
     Resolver(Sys sys, Layer[] layers) throws SysException {
         this.sys = sys;
+        this.upperLayer = layers[0].upper ? layers[0] : null;
+        this.origins = layers[0].upper
+                ? new ForeignOrigins(sys, layers[0], java.util.Arrays.copyOfRange(layers, 1, layers.length)) : null;
         boolean[] xw = new boolean[layers.length];
         for (int i = 0; i < layers.length; i++) {
             xw[i] = Markers.opacity(sys, layers[i], ".") == Markers.Opacity.HAS_XATTR_WHITEOUTS;
@@ -124,6 +129,13 @@ final class Resolver {
                 first = l;
                 firstType = st.type();
                 if (!st.isDirectory()) {
+                    if (!l.upper && st.nlink > 1 && origins != null && path != null) {
+                        ForeignOrigins.Copy copy = origins.copyOf(st);
+                        if (copy != null) {
+                            return new Entry(path, copy.rel, upperLayer, firstType, null, null,
+                                    false, true);
+                        }
+                    }
                     break;
                 }
                 dirs = new ArrayList<>(4);

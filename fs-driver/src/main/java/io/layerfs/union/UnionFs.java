@@ -588,6 +588,7 @@ public final class UnionFs implements AutoCloseable {
      * layer would otherwise show the name again.
      */
     private void removeName(Entry e) throws SysException {
+        e = ownName(e);
         String name = nameOf(e.path);
         Entry parent = resolver.require(parentOf(e.path));
         boolean below = resolver.visibleBelowUpper(parent, name);
@@ -700,6 +701,7 @@ public final class UnionFs implements AutoCloseable {
                     }
                 }
             }
+            s = ownName(s);
             if (s.isDir() && s.isMerged()) {
                 materialize(s);
             } else if (!s.inUpper()) {
@@ -763,7 +765,7 @@ public final class UnionFs implements AutoCloseable {
     }
 
     private void detach(String from, String to) throws SysException {
-        Entry s = resolver.require(from);
+        Entry s = ownName(resolver.require(from));
         if (s.isDir()) {
             throw new SysException(Errno.EISDIR, from);
         }
@@ -808,8 +810,8 @@ public final class UnionFs implements AutoCloseable {
             Entry child = resolver.require(childPath(dir.path, item.name));
             if (child.isDir() && child.isMerged()) {
                 materialize(child);
-            } else if (!child.isDir() && !child.inUpper()) {
-                copyUp(child, true);
+            } else if (!child.isDir() && (!child.inUpper() || child.alias)) {
+                copyUp(ownName(child), true);
             }
         }
         dir = resolver.require(dir.path);
@@ -1015,6 +1017,23 @@ public final class UnionFs implements AutoCloseable {
         copyObject(dir, true);
         resolver.invalidate(dir.path);
         return resolver.require(dir.path);
+    }
+
+    /**
+     * For a name shown from an upper copy made under another name ({@link Entry#alias}): links the
+     * copy into this name's own place, so the name can change on its own. Other entries unchanged.
+     */
+    private Entry ownName(Entry e) throws SysException {
+        if (!e.alias) {
+            return e;
+        }
+        String parentRel = ensureUpperDir(resolver.require(parentOf(e.path))).rel;
+        String rel = Markers.child(parentRel, nameOf(e.path));
+        Stat parent = sys.lstat(upper.fd, parentRel);
+        sys.linkat(upper.fd, e.rel, upper.fd, rel);
+        restoreTimes(parentRel, parent);
+        resolver.invalidate(e.path);
+        return resolver.require(e.path);
     }
 
     /** Copies the object of e up; returns its stat in the layer it came from. */

@@ -422,6 +422,25 @@ public abstract class UnionContractTest {
         }
     }
 
+    // l0: a, d/b (one file, two names)     upper (as fuse-overlayfs left it): a = copy, origin "a"
+    @Test
+    void hardLinks_copyMadeByFuseOverlayfs_showsUnderEveryName() throws Exception {
+        Stack s = stack(1);
+        s.file(s.lower(0), "a", "old").dir(s.lower(0), "d");
+        Files.createLink(s.lower(0).resolve("d/b"), s.lower(0).resolve("a"));
+        s.file(s.upper, "a", "new");
+        SYS.lsetxattr(s.upper.resolve("a").toString(), "user.fuseoverlayfs.origin", bytes("a"), 0);
+        try (UnionView v = open(s)) {
+            assertEquals("new", text(v.read("/d/b")));
+            assertEquals(v.stat("/a").ino, v.stat("/d/b").ino);
+            v.unlink("/d/b");
+            assertEquals(Errno.ENOENT, errno(() -> v.stat("/d/b")));
+            assertEquals("new", text(v.read("/a")), "removing the other name leaves the copy alone");
+            assertEquals(List.of(), v.list("/d"));
+        }
+        assertTrue(hostStat(s.upper.resolve("d/b")).isWhiteoutDevice());
+    }
+
     @Test
     void symlinks_readlinkLchownLutimes() throws Exception {
         Stack s = stack(1);

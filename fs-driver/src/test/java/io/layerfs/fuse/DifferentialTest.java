@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,14 +55,7 @@ class DifferentialTest {
         long start = System.nanoTime();
         int fallbacks = 0;
         for (long seed : seeds) {
-            Differential.Outcome o;
-            try {
-                o = d.run(seed);
-            } catch (UnsupportedOperationException e) {
-                // the engine's stubs say "not yet": report as skipped, with the reason, until they are written
-                Assumptions.abort(nameB + " cannot mount yet: " + e.getMessage());
-                return;
-            }
+            Differential.Outcome o = d.run(seed);
             if (!o.passed()) {
                 fail(o.report() + "\nreproduce with: mvn test -pl fs-driver -Dtest='DifferentialTest#" + method
                         + "' -Dlayerfs.diff.seed=" + seed);
