@@ -404,8 +404,59 @@ public final class Sys {
     }
 
     // ---- xattrs -------------------------------------------------------------------------------------
-    // Linux has no *at() xattr calls before 6.13; the engine passes /proc/self/fd/N/name-style or
-    // absolute paths built from a layer root it holds open, always with the l* (no-follow) variants.
+    // Linux has no *at() xattr calls before 6.13. The *At variants name dirfd/rel as
+    // /proc/self/fd/N/rel, so the length of the layer's own host path never counts against
+    // PATH_MAX; always with the l* (no-follow) calls.
+
+    /** A path-only name for dirfd/rel; through an opened parent where rel alone is near PATH_MAX. */
+    private final class At implements AutoCloseable {
+        private static final int LIMIT = 4000;
+        final String path;
+        private final int opened;
+
+        At(int dirfd, String rel) throws SysException {
+            String p = "/proc/self/fd/" + dirfd + "/" + rel;
+            int slash = rel.lastIndexOf('/');
+            if (slash < 0 || p.getBytes(StandardCharsets.UTF_8).length < LIMIT) {
+                path = p;
+                opened = -1;
+            } else {
+                opened = openat(dirfd, rel.substring(0, slash), O_PATH | O_DIRECTORY, 0);
+                path = "/proc/self/fd/" + opened + "/" + rel.substring(slash + 1);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (opened >= 0) {
+                Sys.this.close(opened);
+            }
+        }
+    }
+
+    public byte[] lgetxattrAt(int dirfd, String rel, String name) throws SysException {
+        try (At at = new At(dirfd, rel)) {
+            return lgetxattr(at.path, name);
+        }
+    }
+
+    public void lsetxattrAt(int dirfd, String rel, String name, byte[] value, int flags) throws SysException {
+        try (At at = new At(dirfd, rel)) {
+            lsetxattr(at.path, name, value, flags);
+        }
+    }
+
+    public void lremovexattrAt(int dirfd, String rel, String name) throws SysException {
+        try (At at = new At(dirfd, rel)) {
+            lremovexattr(at.path, name);
+        }
+    }
+
+    public List<String> llistxattrAt(int dirfd, String rel) throws SysException {
+        try (At at = new At(dirfd, rel)) {
+            return llistxattr(at.path);
+        }
+    }
 
     /** The value of an xattr, or null if the object has no such attribute (ENODATA) or xattrs are unsupported. */
     public byte[] lgetxattr(String path, String name) throws SysException {

@@ -101,13 +101,9 @@ final class CopyUp {
     /** Owner, xattrs, mode and times of a directory, symlink or special file built at tmp. */
     private void finish(Layer from, String rel, Stat st, String tmp) throws SysException {
         sys.lchownat(work.fd, tmp, st.uid, st.gid);
-        String srcHost = from.hostPath(rel);
-        List<String> names = sys.llistxattr(srcHost);
-        if (!names.isEmpty()) {
-            String dstHost = workHostPath(tmp);
-            for (String name : names) {
-                copyXattr(name, sys.lgetxattr(srcHost, name), dstHost, -1);
-            }
+        List<String> names = sys.llistxattrAt(from.fd, rel);
+        for (String name : names) {
+            copyXattr(name, sys.lgetxattrAt(from.fd, rel, name), tmp, -1);
         }
         if (!st.isSymlink()) {
             sys.fchmodat(work.fd, tmp, st.permissions());
@@ -115,7 +111,8 @@ final class CopyUp {
         sys.lutimensat(work.fd, tmp, st.atimeSec, st.atimeNsec, st.mtimeSec, st.mtimeNsec);
     }
 
-    private void copyXattr(String name, byte[] value, String dstHost, int dstFd) throws SysException {
+    /** Sets name on dstFd, or on WORKDIR/work/dstTmp when dstFd is -1. */
+    private void copyXattr(String name, byte[] value, String dstTmp, int dstFd) throws SysException {
         if (value == null || Markers.isPrivateXattr(name)) {
             return;
         }
@@ -123,7 +120,7 @@ final class CopyUp {
             if (dstFd >= 0) {
                 sys.fsetxattr(dstFd, name, value, 0);
             } else {
-                sys.lsetxattr(dstHost, name, value, 0);
+                sys.lsetxattrAt(work.fd, dstTmp, name, value, 0);
             }
         } catch (SysException e) {
             // An upper filesystem without support for this namespace (e.g. security.* on tmpfs)
@@ -132,10 +129,6 @@ final class CopyUp {
                 throw e;
             }
         }
-    }
-
-    private String workHostPath(String tmp) {
-        return "/proc/self/fd/" + work.fd + "/" + tmp;
     }
 
     private void copyData(int src, int dst, long size) throws SysException {

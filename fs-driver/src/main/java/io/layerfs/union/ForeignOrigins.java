@@ -74,7 +74,7 @@ final class ForeignOrigins {
             if (d.type == DirEntry.DT_DIR) {
                 walk(child, index);
             } else if (d.type == DirEntry.DT_REG || d.type == DirEntry.DT_UNKNOWN) {
-                byte[] origin = sys.lgetxattr(upper.hostPath(child), FUSE_OVERLAYFS_ORIGIN);
+                byte[] origin = sys.lgetxattrAt(upper.fd, child, FUSE_OVERLAYFS_ORIGIN);
                 if (origin != null) {
                     record(child, originPath(origin), index);
                 }

@@ -10,7 +10,6 @@ import java.nio.file.Path;
 final class Layer {
     final int index;
     final Path root;
-    final String rootString;
     final int fd;
     final boolean upper;
     /** Small per-filesystem number, used to keep inode numbers from different filesystems apart. */
@@ -21,16 +20,10 @@ final class Layer {
     Layer(int index, Path root, int fd, boolean upper, int devIndex, long dev) {
         this.index = index;
         this.root = root;
-        this.rootString = root.toString();
         this.fd = fd;
         this.upper = upper;
         this.devIndex = devIndex;
         this.dev = dev;
-    }
-
-    /** Host path of rel inside this layer, for the calls Linux offers only on paths (xattrs). */
-    String hostPath(String rel) {
-        return ".".equals(rel) ? rootString : rootString + "/" + rel;
     }
 
     @Override

@@ -55,12 +55,11 @@ final class Markers {
     }
 
     static Opacity opacity(Sys sys, Layer layer, String rel) throws SysException {
-        String host = layer.hostPath(rel);
-        List<String> names = sys.llistxattr(host);
+        List<String> names = sys.llistxattrAt(layer.fd, rel);
         Opacity result = Opacity.NONE;
         for (String n : names) {
             if (n.equals(TRUSTED_OPAQUE) || n.equals(USER_OPAQUE) || n.equals(FUSE_OVERLAY_OPAQUE)) {
-                byte[] v = sys.lgetxattr(host, n);
+                byte[] v = sys.lgetxattrAt(layer.fd, rel, n);
                 if (v != null && v.length == 1 && v[0] == 'y') {
                     return Opacity.OPAQUE;
                 }
@@ -85,8 +84,8 @@ final class Markers {
             return true;
         }
         if (parentHasXattrWhiteouts && st.isRegular() && st.size == 0) {
-            String host = layer.hostPath(rel);
-            return sys.lgetxattr(host, TRUSTED_WHITEOUT) != null || sys.lgetxattr(host, USER_WHITEOUT) != null;
+            return sys.lgetxattrAt(layer.fd, rel, TRUSTED_WHITEOUT) != null
+                    || sys.lgetxattrAt(layer.fd, rel, USER_WHITEOUT) != null;
         }
         return false;
     }

@@ -374,7 +374,7 @@ public final class UnionFs implements AutoCloseable {
             sys.mkdirat(dirfd, name, dirMode & 0777);
             n.ownIn(dirfd, name, dirMode);
             if (opaque) {
-                sys.lsetxattr("/proc/self/fd/" + work.fd + "/" + name, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+                sys.lsetxattrAt(work.fd, name, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
             }
             if (n.replacesWhiteout) {
                 sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_EXCHANGE);
@@ -715,7 +715,7 @@ public final class UnionFs implements AutoCloseable {
             if (s.isDir()) {
                 Entry belowDst = dParent.dirLayers[0].upper ? resolver.scan(dParent, toName, null, 1) : null;
                 if (belowDst != null && belowDst.isDir()) {
-                    sys.lsetxattr(upper.hostPath(s.rel), Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+                    sys.lsetxattrAt(upper.fd, s.rel, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
                 }
                 Stat there = sys.lstatOrNull(upper.fd, toRel);
                 if (there != null && there.isDirectory()) {
@@ -816,9 +816,8 @@ public final class UnionFs implements AutoCloseable {
         }
         dir = resolver.require(dir.path);
         if (dir.isMerged()) {
-            String host = upper.hostPath(dir.rel);
             Stat before = sys.lstat(upper.fd, dir.rel);
-            sys.lsetxattr(host, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+            sys.lsetxattrAt(upper.fd, dir.rel, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
             for (io.layerfs.sys.DirEntry d : sys.listDir(upper.fd, dir.rel)) {
                 String rel = Markers.child(dir.rel, d.name);
                 Stat st = sys.lstatOrNull(upper.fd, rel);
@@ -888,7 +887,7 @@ public final class UnionFs implements AutoCloseable {
         r.lock();
         try {
             Entry e = resolver.require(path);
-            byte[] v = sys.lgetxattr(e.top.hostPath(e.rel), name);
+            byte[] v = sys.lgetxattrAt(e.top.fd, e.rel, name);
             if (v == null) {
                 throw new SysException(Errno.ENODATA, name);
             }
@@ -903,7 +902,7 @@ public final class UnionFs implements AutoCloseable {
         r.lock();
         try {
             Entry e = resolver.require(path);
-            List<String> names = sys.llistxattr(e.top.hostPath(e.rel));
+            List<String> names = sys.llistxattrAt(e.top.fd, e.rel);
             names.removeIf(Markers::isPrivateXattr);
             return names;
         } finally {
@@ -917,7 +916,7 @@ public final class UnionFs implements AutoCloseable {
         }
         Entry e = modify(path, true);
         try {
-            sys.lsetxattr(e.top.hostPath(e.rel), name, value, flags);
+            sys.lsetxattrAt(e.top.fd, e.rel, name, value, flags);
         } finally {
             lock.writeLock().unlock();
         }
@@ -929,7 +928,7 @@ public final class UnionFs implements AutoCloseable {
         }
         Entry e = modify(path, true);
         try {
-            sys.lremovexattr(e.top.hostPath(e.rel), name);
+            sys.lremovexattrAt(e.top.fd, e.rel, name);
         } finally {
             lock.writeLock().unlock();
         }

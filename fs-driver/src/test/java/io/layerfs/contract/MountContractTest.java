@@ -7,7 +7,7 @@ package io.layerfs.contract;
 class MountContractTest extends UnionContractTest {
     @Override
     protected UnionView open(Stack s, boolean readOnly) throws Exception {
-        return LayerfsMount.mount(readOnly ? s.readOnlyConfig() : s.config(), s.base.resolve("mnt"));
+        return LayerfsMount.mount(readOnly ? s.readOnlyConfig() : s.config(), s.mountpoint);
     }
 
     @Override

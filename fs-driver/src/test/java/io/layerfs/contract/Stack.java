@@ -23,6 +23,8 @@ public final class Stack {
     public final List<Path> lowers = new ArrayList<>();
     public final Path upper;
     public final Path work;
+    /** Where a mounted view of this stack goes; tests may move it (short paths over deep layers). */
+    public Path mountpoint;
 
     public Stack(Path base, int lowerCount) throws IOException {
         this.base = base;
@@ -31,6 +33,7 @@ public final class Stack {
         }
         upper = mkdirs(base.resolve("upper"));
         work = mkdirs(base.resolve("work"));
+        mountpoint = base.resolve("mnt");
     }
 
     public UnionConfig config() {

@@ -598,6 +598,57 @@ public abstract class UnionContractTest {
         }
     }
 
+    /**
+     * Layers deep in the host's tree: a path near PATH_MAX inside the union is longer than PATH_MAX
+     * on the host. Everything is relative to the layers' directory descriptors, so nothing leaks.
+     */
+    @Test
+    void deepPaths_longerThanPathMaxOnTheHost_work() throws Exception {
+        Path deepBase = tmp.resolve("d".repeat(200)).resolve("e".repeat(200)).resolve("stack");
+        Stack s = new Stack(Stack.mkdirs(deepBase), 1);
+        s.mountpoint = tmp.resolve("m");
+        s.dir(s.lower(0), "d");
+        StringBuilder lowerPath = new StringBuilder("d");
+        while (lowerPath.length() < 3500) {
+            lowerPath.append('/').append("l".repeat(200));
+        }
+        int fd = SYS.openat(Sys.AT_FDCWD, s.lower(0).toString(), Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
+        try {
+            String[] parts = lowerPath.toString().split("/");
+            String at = parts[0];
+            for (int i = 1; i < parts.length; i++) {
+                at = at + "/" + parts[i];
+                SYS.mkdirat(fd, at, 0755);
+            }
+            int f = SYS.openat(fd, at + "/lower-file", Sys.O_WRONLY | Sys.O_CREAT, 0644);
+            SYS.pwrite(f, bytes("low"), 3, 0);
+            SYS.close(f);
+            SYS.lsetxattrAt(fd, at, "trusted.overlay.opaque", bytes("y"), 0);
+        } finally {
+            SYS.close(fd);
+        }
+        try (UnionView v = open(s)) {
+            String p = "/" + lowerPath;
+            assertEquals("low", text(v.read(p + "/lower-file")));
+            v.setxattr(p + "/lower-file", "user.deep", bytes("1"));
+            assertArrayEquals(bytes("1"), v.getxattr(p + "/lower-file", "user.deep"));
+            assertEquals(List.of("lower-file"), v.list(p));
+            String q = p;
+            while (q.length() < 4000) {
+                q = q + "/" + "n".repeat(Math.min(200, 4040 - q.length()));
+                v.mkdir(q, 0755);
+            }
+            v.write(q + "/f", bytes("deep"));
+            v.setxattr(q + "/f", "user.x", bytes("y"));
+            assertEquals("deep", text(v.read(q + "/f")));
+            v.unlink(p + "/lower-file");
+            assertEquals(List.of("n".repeat(200)), v.list(p));
+        } finally {
+            // JUnit's @TempDir cannot delete paths longer than PATH_MAX; rm(1) can
+            new ProcessBuilder("rm", "-rf", tmp.resolve("d".repeat(200)).toString()).start().waitFor();
+        }
+    }
+
     @Test
     void rmdir_nonEmptyMerged_enotempty_andRootBusy() throws Exception {
         Stack s = stack(1);
