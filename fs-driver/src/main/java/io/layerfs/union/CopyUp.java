@@ -35,17 +35,30 @@ final class CopyUp {
      * Copies the object at rel in layer from into the upper at the same rel (whose parent must
      * exist in the upper). With withData false a regular file is copied empty (open with O_TRUNC).
      */
-    void copy(Layer from, String rel, Stat st, boolean withData) throws SysException {
-        copyTo(from, rel, st, withData, upper.fd, rel);
+    /** How a copy-up moved the data: bytes (holes not counted) and the mechanism. */
+    static final class Moved {
+        static final Moved NOTHING = new Moved(0, "none");
+        final long bytes;
+        final String method;
+
+        Moved(long bytes, String method) {
+            this.bytes = bytes;
+            this.method = method;
+        }
+    }
+
+    Moved copy(Layer from, String rel, Stat st, boolean withData) throws SysException {
+        return copyTo(from, rel, st, withData, upper.fd, rel);
     }
 
     /** The same, to any place on the upper's filesystem (dirfd/name). */
-    void copyTo(Layer from, String rel, Stat st, boolean withData, int dirfd, String name) throws SysException {
+    Moved copyTo(Layer from, String rel, Stat st, boolean withData, int dirfd, String name) throws SysException {
         String tmp = work.tempName();
+        Moved moved = Moved.NOTHING;
         try {
             switch (st.type()) {
                 case Stat.S_IFREG:
-                    copyFile(from, rel, st, tmp, withData);
+                    moved = copyFile(from, rel, st, tmp, withData);
                     break;
                 case Stat.S_IFDIR:
                     sys.mkdirat(work.fd, tmp, 0700);
@@ -61,6 +74,7 @@ final class CopyUp {
                     break;
             }
             sys.renameat2(work.fd, tmp, dirfd, name, 0);
+            return moved;
         } catch (SysException e) {
             try {
                 WorkDir.removeTree(sys, work.fd, tmp);
@@ -71,13 +85,14 @@ final class CopyUp {
         }
     }
 
-    private void copyFile(Layer from, String rel, Stat st, String tmp, boolean withData) throws SysException {
+    private Moved copyFile(Layer from, String rel, Stat st, String tmp, boolean withData) throws SysException {
         int src = sys.openat(from.fd, rel, Sys.O_RDONLY | Sys.O_NOFOLLOW, 0);
         try {
             int dst = sys.openat(work.fd, tmp, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL, 0600);
             try {
+                Moved moved = Moved.NOTHING;
                 if (withData && st.size > 0) {
-                    copyData(src, dst, st.size);
+                    moved = copyData(src, dst, st.size);
                 }
                 if (st.uid != 0 || st.gid != 0) {
                     sys.fchown(dst, st.uid, st.gid);
@@ -90,6 +105,7 @@ final class CopyUp {
                     sys.fsync(dst, false);
                 }
                 sys.futimens(dst, st.atimeSec, st.atimeNsec, st.mtimeSec, st.mtimeNsec);
+                return moved;
             } finally {
                 sys.close(dst);
             }
@@ -131,14 +147,16 @@ final class CopyUp {
         }
     }
 
-    private void copyData(int src, int dst, long size) throws SysException {
+    private Moved copyData(int src, int dst, long size) throws SysException {
         try {
             sys.ficlone(dst, src);
-            return;
+            return new Moved(size, "ficlone");
         } catch (SysException e) {
             // not a reflinking filesystem, or src and dst on different ones: copy below
         }
         long off = 0;
+        long bytes = 0;
+        String method = "copy_file_range";
         boolean sparseAware = true;
         while (off < size) {
             long data;
@@ -161,23 +179,28 @@ final class CopyUp {
                 data = off;
                 hole = size;
             }
-            copyRange(src, dst, data, hole - data);
+            if (!copyRange(src, dst, data, hole - data)) {
+                method = "read/write";
+            }
+            bytes += hole - data;
             off = hole;
         }
         sys.ftruncate(dst, size);
+        return new Moved(bytes, method);
     }
 
-    private void copyRange(int src, int dst, long off, long len) throws SysException {
+    /** Copies len bytes at off; true if copy_file_range did it, false if it fell back to read/write. */
+    private boolean copyRange(int src, int dst, long off, long len) throws SysException {
         long done = 0;
         try {
             while (done < len) {
                 long n = sys.copyFileRange(src, off + done, dst, off + done, len - done);
                 if (n == 0) {
-                    return;
+                    return true;
                 }
                 done += n;
             }
-            return;
+            return true;
         } catch (SysException e) {
             if (e.errno() != Errno.EXDEV && e.errno() != Errno.EINVAL && e.errno() != Errno.EOPNOTSUPP
                     && e.errno() != Errno.ENOSYS) {
@@ -188,7 +211,7 @@ final class CopyUp {
         while (done < len) {
             int n = sys.pread(src, buf, (int) Math.min(buf.length, len - done), off + done);
             if (n == 0) {
-                return;
+                return false;
             }
             int w = sys.pwrite(dst, buf, n, off + done);
             while (w < n) {
@@ -196,5 +219,6 @@ final class CopyUp {
             }
             done += n;
         }
+        return false;
     }
 }

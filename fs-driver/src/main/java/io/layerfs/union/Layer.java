@@ -16,18 +16,23 @@ final class Layer {
     final int devIndex;
     /** st_dev of the layer's root: the device of (nearly) every object in it. */
     final long dev;
+    /** Position in lowerdir= (0 is the highest lower); -1 for the upper. */
+    final int lowerPosition;
 
-    Layer(int index, Path root, int fd, boolean upper, int devIndex, long dev) {
+    Layer(int index, Path root, int fd, boolean upper, int devIndex, long dev, int firstLowerIndex) {
         this.index = index;
         this.root = root;
         this.fd = fd;
         this.upper = upper;
         this.devIndex = devIndex;
         this.dev = dev;
+        this.lowerPosition = upper || index < 0 ? -1 : index - firstLowerIndex;
     }
 
+    /** "upper PATH", or "lower N PATH" with N the position in lowerdir= (0 is the leftmost, highest). */
     @Override
     public String toString() {
-        return (upper ? "upper " : "lower " + index + " ") + root;
+        return upper ? "upper " + root : index < 0 ? "workdir " + root : "lower " + lowerPosition + " " + root;
     }
+
 }

@@ -53,8 +53,15 @@ public final class UnionFs implements AutoCloseable {
     /** Names that detach instead of renaming (see {@link #detachNamesStartingWith}); null: none. */
     private volatile String detachPrefix;
 
-    private UnionFs(Sys sys, Layer[] layers, Layer upper, WorkDir work, boolean syncCopyUp) throws SysException {
+    private final Trace trace;
+    /** Copied from trace.lookups(): the lookup hot path tests a final field, nothing more. */
+    private final boolean traceLookups;
+
+    private UnionFs(Sys sys, Layer[] layers, Layer upper, WorkDir work, boolean syncCopyUp, Trace trace)
+            throws SysException {
         this.sys = sys;
+        this.trace = trace;
+        this.traceLookups = trace.lookups();
         this.layers = layers;
         this.upper = upper;
         this.work = work;
@@ -62,11 +69,16 @@ public final class UnionFs implements AutoCloseable {
         this.copyUp = upper == null ? null : new CopyUp(sys, upper, work, syncCopyUp);
         this.hardLinks = new HardLinks(sys);
         this.workLayer = work == null ? null
-                : new Layer(-1, work.path(), work.fd, false, upper.devIndex, upper.dev);
+                : new Layer(-1, work.path(), work.fd, false, upper.devIndex, upper.dev, 0);
     }
 
     /** Opens the layers, takes the workdir lock and clears leftovers in the workdir. */
     public static UnionFs open(UnionConfig config) throws IOException {
+        return open(config, Trace.OFF);
+    }
+
+    /** The same, telling trace about every change it makes to the layers (and lookups, if it asks). */
+    public static UnionFs open(UnionConfig config, Trace trace) throws IOException {
         Sys sys = Sys.get();
         List<Layer> list = new ArrayList<>();
         WorkDir work = null;
@@ -77,7 +89,7 @@ public final class UnionFs implements AutoCloseable {
                 Path wk = config.work().toAbsolutePath();
                 int fd = openDir(sys, up, "upperdir");
                 Stat upSt = sys.fstat(fd);
-                list.add(new Layer(0, up, fd, true, probe.devIndex(upSt.dev), upSt.dev));
+                list.add(new Layer(0, up, fd, true, probe.devIndex(upSt.dev), upSt.dev, 1));
                 int wfd = openDir(sys, wk, "workdir");
                 Stat wkSt = sys.fstat(wfd);
                 sys.close(wfd);
@@ -90,10 +102,10 @@ public final class UnionFs implements AutoCloseable {
                 Path abs = p.toAbsolutePath();
                 int fd = openDir(sys, abs, "lowerdir");
                 long dev = sys.fstat(fd).dev;
-                list.add(new Layer(list.size(), abs, fd, false, probe.devIndex(dev), dev));
+                list.add(new Layer(list.size(), abs, fd, false, probe.devIndex(dev), dev, config.upper() == null ? 0 : 1));
             }
             Layer[] layers = list.toArray(new Layer[0]);
-            return new UnionFs(sys, layers, config.upper() == null ? null : layers[0], work, !config.isVolatile());
+            return new UnionFs(sys, layers, config.upper() == null ? null : layers[0], work, !config.isVolatile(), trace);
         } catch (SysException e) {
             for (Layer l : list) {
                 sys.close(l.fd);
@@ -139,7 +151,13 @@ public final class UnionFs implements AutoCloseable {
         Lock r = lock.readLock();
         r.lock();
         try {
-            Entry e = resolver.require(path);
+            Entry e = resolver.lookup(path);
+            if (traceLookups) {
+                trace.lookup(path, e == null ? null : e.top.toString());
+            }
+            if (e == null) {
+                throw new SysException(Errno.ENOENT, path);
+            }
             return present(e, sys.lstat(e.top.fd, e.rel));
         } finally {
             r.unlock();
@@ -375,6 +393,7 @@ public final class UnionFs implements AutoCloseable {
             n.ownIn(dirfd, name, dirMode);
             if (opaque) {
                 sys.lsetxattrAt(work.fd, name, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+                trace.opaque(path, "made where a lower directory is hidden");
             }
             if (n.replacesWhiteout) {
                 sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_EXCHANGE);
@@ -612,6 +631,7 @@ public final class UnionFs implements AutoCloseable {
 
     /** Replaces the upper object at rel with a whiteout, atomically where the filesystem allows. */
     private void whiteoutOverUpper(String rel, boolean dir) throws SysException {
+        trace.whiteout("/" + rel);
         String tmp = work.tempName();
         if (!dir) {
             try {
@@ -634,6 +654,7 @@ public final class UnionFs implements AutoCloseable {
         Stat there = sys.lstatOrNull(upper.fd, rel);
         if (there == null) {
             sys.mknodat(upper.fd, rel, Stat.S_IFCHR, 0);
+            trace.whiteout("/" + rel);
         } else if (!there.isWhiteoutDevice()) {
             whiteoutOverUpper(rel, there.isDirectory());
         }
@@ -716,6 +737,7 @@ public final class UnionFs implements AutoCloseable {
                 Entry belowDst = dParent.dirLayers[0].upper ? resolver.scan(dParent, toName, null, 1) : null;
                 if (belowDst != null && belowDst.isDir()) {
                     sys.lsetxattrAt(upper.fd, s.rel, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+                    trace.opaque(to, "renamed over a lower directory");
                 }
                 Stat there = sys.lstatOrNull(upper.fd, toRel);
                 if (there != null && there.isDirectory()) {
@@ -818,6 +840,7 @@ public final class UnionFs implements AutoCloseable {
         if (dir.isMerged()) {
             Stat before = sys.lstat(upper.fd, dir.rel);
             sys.lsetxattrAt(upper.fd, dir.rel, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+            trace.opaque(dir.path, "copied up whole to be renamed");
             for (io.layerfs.sys.DirEntry d : sys.listDir(upper.fd, dir.rel)) {
                 String rel = Markers.child(dir.rel, d.name);
                 Stat st = sys.lstatOrNull(upper.fd, rel);
@@ -1041,8 +1064,9 @@ public final class UnionFs implements AutoCloseable {
         long number = inodes.of(st);
         String parentRel = parentRel(e.rel);
         Stat parent = sys.lstat(upper.fd, parentRel);
-        copyUp.copy(e.top, e.rel, st, withData);
+        CopyUp.Moved moved = copyUp.copy(e.top, e.rel, st, withData);
         restoreTimes(parentRel, parent);
+        trace.copyUp(e.path, e.top.toString(), typeName(st), moved.bytes, moved.method);
         inodes.copiedUp(sys.lstat(upper.fd, e.rel), number);
         copyUps.incrementAndGet();
         return st;
@@ -1055,6 +1079,17 @@ public final class UnionFs implements AutoCloseable {
      */
     private void restoreTimes(String rel, Stat before) throws SysException {
         sys.lutimensat(upper.fd, rel, before.atimeSec, before.atimeNsec, before.mtimeSec, before.mtimeNsec);
+    }
+
+    private static String typeName(Stat st) {
+        switch (st.type()) {
+            case Stat.S_IFREG: return "file";
+            case Stat.S_IFDIR: return "directory";
+            case Stat.S_IFLNK: return "symlink";
+            case Stat.S_IFIFO: return "fifo";
+            case Stat.S_IFSOCK: return "socket";
+            default: return "device";
+        }
     }
 
     private static String parentRel(String rel) {

@@ -93,6 +93,16 @@ final class BackgroundLauncher {
         if (debug) {
             args.add("--debug");
         }
+        if (request.tuning().isVolatile()) {
+            args.add("--volatile");
+        }
+        if (request.tuning().trace() != null) {
+            args.add("--trace");
+            args.add(request.tuning().trace().toString());
+            if (request.tuning().traceLookups()) {
+                args.add("--trace-lookups");
+            }
+        }
         args.add("--");
         args.add(request.mountpoint().toString());
         return args;

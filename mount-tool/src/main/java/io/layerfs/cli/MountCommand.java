@@ -95,6 +95,20 @@ final class MountCommand implements Callable<Integer> {
     boolean debug;
 
     /** Set by {@link BackgroundLauncher} on the process it starts: mount, say READY, serve. */
+    @Option(names = "--volatile",
+            description = "Copy up without fsync, as overlayfs' volatile (also -o volatile or -o fsync=0):"
+                    + " faster, and after a host crash the upper may hold incomplete copies.")
+    boolean isVolatile;
+
+    @Option(names = "--trace", paramLabel = "FILE",
+            description = "Append one JSON line to FILE for each change to the layers: copy-up (with bytes"
+                    + " copied), whiteout created, opaque directory made.")
+    String trace;
+
+    @Option(names = "--trace-lookups",
+            description = "With --trace, also one line per lookup, naming the layer that answered (costly).")
+    boolean traceLookups;
+
     @Option(names = "--daemon-child", hidden = true)
     boolean daemonChild;
 
@@ -141,14 +155,18 @@ final class MountCommand implements Callable<Integer> {
             throw new CliException(ExitCode.USAGE,
                     "the layers are named twice: use -o lowerdir=,upperdir=,workdir= or --lower/--upper/--work");
         }
+        if (traceLookups && trace == null) {
+            throw new CliException(ExitCode.USAGE, "--trace-lookups needs --trace FILE");
+        }
+        MountRequest.Tuning tuning = new MountRequest.Tuning(isVolatile || o.isVolatile(), path(trace), traceLookups);
         if (!longForm) {
-            return new MountRequest(o.lowers(), o.upper(), o.work(), path(mountpoint), o.fuseOptions());
+            return new MountRequest(o.lowers(), o.upper(), o.work(), path(mountpoint), o.fuseOptions(), tuning);
         }
         List<Path> lowerPaths = new ArrayList<>();
         for (String l : lowers) {
             lowerPaths.add(path(l));
         }
-        return new MountRequest(lowerPaths, path(upper), path(work), path(mountpoint), o.fuseOptions());
+        return new MountRequest(lowerPaths, path(upper), path(work), path(mountpoint), o.fuseOptions(), tuning);
     }
 
     private Path path(String arg) throws CliException {

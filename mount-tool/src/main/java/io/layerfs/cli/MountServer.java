@@ -3,6 +3,8 @@ package io.layerfs.cli;
 import java.io.IOException;
 
 import io.layerfs.fuse.FuseMount;
+import io.layerfs.union.JsonLinesTrace;
+import io.layerfs.union.Trace;
 import io.layerfs.union.UnionConfig;
 import io.layerfs.union.UnionFs;
 
@@ -23,11 +25,17 @@ final class MountServer {
     static int serve(MountRequest request, boolean debug, Runnable onReady)
             throws CliException, InterruptedException {
         UnionFs fs;
+        Trace trace = Trace.OFF;
         try {
-            fs = UnionFs.open(new UnionConfig(request.lowers(), request.upper(), request.work()));
+            MountRequest.Tuning t = request.tuning();
+            if (t.trace() != null) {
+                trace = new JsonLinesTrace(t.trace(), t.traceLookups());
+            }
+            fs = UnionFs.open(new UnionConfig(request.lowers(), request.upper(), request.work(), t.isVolatile()), trace);
         } catch (IllegalArgumentException e) {
             throw new CliException(ExitCode.USAGE, e.getMessage());
         } catch (IOException e) {
+            closeTrace(trace);
             throw new CliException(ExitCode.FAILURE, "cannot open the layers: " + e.getMessage());
         }
         FuseMount mount;
@@ -35,6 +43,7 @@ final class MountServer {
             mount = FuseMount.mount(fs, request.mountpoint(), request.fuseOptions(), debug);
         } catch (IOException e) {
             fs.close();
+            closeTrace(trace);
             // FuseMount's messages name the mount point already.
             throw new CliException(ExitCode.FAILURE, e.getMessage(),
                     "libfuse's own message, if any, is on the line above; --debug shows more");
@@ -42,7 +51,7 @@ final class MountServer {
             fs.close();
             throw e;
         }
-        Shutdown shutdown = new Shutdown(mount, fs);
+        Shutdown shutdown = new Shutdown(mount, fs, trace);
         // Runs on SIGTERM, SIGINT and System.exit; the main thread runs it too once unmounted.
         Runtime.getRuntime().addShutdownHook(new Thread(shutdown::run, "layerfs-unmount"));
         onReady.run();
@@ -54,16 +63,28 @@ final class MountServer {
         return ExitCode.OK.code;
     }
 
-    /** Unmounts, then closes the engine; once, whichever thread comes first. */
+    private static void closeTrace(Trace trace) {
+        if (trace instanceof java.io.Closeable) {
+            try {
+                ((java.io.Closeable) trace).close();
+            } catch (IOException ignored) {
+                // the trace is best effort; the mount's outcome does not depend on it
+            }
+        }
+    }
+
+    /** Unmounts, then closes the engine and the trace; once, whichever thread comes first. */
     private static final class Shutdown {
         private final FuseMount mount;
         private final UnionFs fs;
+        private final Trace trace;
         /** Guarded by this. */
         private boolean done;
 
-        Shutdown(FuseMount mount, UnionFs fs) {
+        Shutdown(FuseMount mount, UnionFs fs, Trace trace) {
             this.mount = mount;
             this.fs = fs;
+            this.trace = trace;
         }
 
         synchronized void run() {
@@ -75,6 +96,7 @@ final class MountServer {
                 mount.close();
             } finally {
                 fs.close();
+                closeTrace(trace);
             }
         }
     }

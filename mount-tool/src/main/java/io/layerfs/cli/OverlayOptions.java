@@ -13,8 +13,10 @@ import java.util.List;
  * @param work        workdir, or null
  * @param fuseOptions options passed on to libfuse unchanged (escaped as libfuse expects)
  * @param warnings    options that were ignored, each as one line of text for stderr
+ * @param isVolatile  {@code volatile} or {@code fsync=0}: copy-up need not be synced
  */
-record OverlayOptions(List<Path> lowers, Path upper, Path work, List<String> fuseOptions, List<String> warnings) {
+record OverlayOptions(List<Path> lowers, Path upper, Path work, List<String> fuseOptions, List<String> warnings,
+                      boolean isVolatile) {
     OverlayOptions {
         lowers = List.copyOf(lowers);
         fuseOptions = List.copyOf(fuseOptions);

@@ -29,7 +29,7 @@ final class OverlayOptionsParser {
 
     /**
      * fuse-overlayfs and kernel overlayfs tuning that has no meaning here, accepted silently:
-     * {@code volatile}/{@code fsync=0} only relax durability, the others select features layerfs
+     * {@code volatile}/{@code fsync=0} (handled above) only relax durability, the others select features layerfs
      * either always has or does not offer.
      */
     private static final Set<String> NO_OP_FLAGS = Set.of(
@@ -56,6 +56,7 @@ final class OverlayOptionsParser {
         Path work = null;
         List<String> fuse = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
+        boolean isVolatile = false;
         for (String arg : optionArgs) {
             for (String item : split(arg)) {
                 int eq = item.indexOf('=');
@@ -65,6 +66,8 @@ final class OverlayOptionsParser {
                     case "lowerdir" -> lowers = lowerdirs(required(key, value), cwd);
                     case "upperdir" -> upper = path(key, required(key, value), cwd);
                     case "workdir" -> work = path(key, required(key, value), cwd);
+                    case "volatile" -> isVolatile = value == null || isVolatile;
+                    case "fsync" -> isVolatile = "0".equals(value) || isVolatile;
                     default -> {
                         if (value == null ? FUSE_FLAGS.contains(key) : FUSE_KEYS.contains(key)) {
                             fuse.add(item);
@@ -77,7 +80,7 @@ final class OverlayOptionsParser {
                 }
             }
         }
-        return new OverlayOptions(lowers, upper, work, fuse, warnings);
+        return new OverlayOptions(lowers, upper, work, fuse, warnings, isVolatile);
     }
 
     /**

@@ -58,7 +58,7 @@ final class Preflight {
             throw new CliException(ExitCode.NO_FUSE, "libfuse2 is not installed (libfuse.so.2 not found)",
                     "install it: apt-get install libfuse2");
         }
-        return new MountRequest(lowers, upper, work, mountpoint, request.fuseOptions());
+        return new MountRequest(lowers, upper, work, mountpoint, request.fuseOptions(), request.tuning());
     }
 
     private static Path realDirectory(String role, Path path) throws CliException {

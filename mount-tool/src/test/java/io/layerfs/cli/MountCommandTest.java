@@ -60,6 +60,23 @@ class MountCommandTest {
     }
 
     @Test
+    void volatileOrFsync0_copyUpWithoutSync_traceFileResolved() throws CliException {
+        assertTrue(request("mount", "-o", "lowerdir=/a,upperdir=/u,workdir=/w,volatile", "/m").tuning().isVolatile());
+        assertTrue(request("mount", "-o", "lowerdir=/a,upperdir=/u,workdir=/w,fsync=0", "/m").tuning().isVolatile());
+        MountRequest r = request("mount", "--lower", "/a", "--trace", "t.jsonl", "--trace-lookups", "/m");
+        assertFalse(r.tuning().isVolatile());
+        assertEquals(CWD.resolve("t.jsonl"), r.tuning().trace());
+        assertTrue(r.tuning().traceLookups());
+        assertEquals("", warnings.toString());
+    }
+
+    @Test
+    void traceLookups_withoutTrace_isAUsageError() {
+        CliException e = assertThrows(CliException.class, () -> request("mount", "--lower", "/a", "--trace-lookups", "/m"));
+        assertEquals(ExitCode.USAGE, e.exitCode);
+    }
+
+    @Test
     void unknownOption_warnsOnStderrInFuseOverlayfsWords() throws CliException {
         request("mount", "-o", "lowerdir=/a,bogus", "/m");
 
