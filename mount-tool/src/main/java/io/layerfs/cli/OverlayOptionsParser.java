@@ -66,8 +66,20 @@ final class OverlayOptionsParser {
                     case "lowerdir" -> lowers = lowerdirs(required(key, value), cwd);
                     case "upperdir" -> upper = path(key, required(key, value), cwd);
                     case "workdir" -> work = path(key, required(key, value), cwd);
-                    case "volatile" -> isVolatile = value == null || isVolatile;
-                    case "fsync" -> isVolatile = "0".equals(value) || isVolatile;
+                    case "volatile" -> {
+                        if (value == null) {
+                            isVolatile = true;
+                        } else {
+                            warnings.add("ignoring unknown option " + item);
+                        }
+                    }
+                    case "fsync" -> {
+                        if (value == null) {
+                            warnings.add("ignoring unknown option " + item);
+                        } else if ("0".equals(value)) {
+                            isVolatile = true;
+                        }
+                    }
                     default -> {
                         if (value == null ? FUSE_FLAGS.contains(key) : FUSE_KEYS.contains(key)) {
                             fuse.add(item);
