@@ -276,6 +276,19 @@ public final class UnionFs implements AutoCloseable {
             }
         }
         requireWritable(path);
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            if (e.isDir()) {
+                throw new SysException(Errno.EISDIR, path);
+            }
+            if (isUp(e)) {
+                return openForWrite(e, flags, realFlags);
+            }
+        } finally {
+            r.unlock();
+        }
         Lock w = lock.writeLock();
         w.lock();
         try {
@@ -283,15 +296,18 @@ public final class UnionFs implements AutoCloseable {
             if (e.isDir()) {
                 throw new SysException(Errno.EISDIR, path);
             }
-            e = copyUp(e, (flags & Sys.O_TRUNC) == 0);
-            int fd = sys.openat(e.top.fd, e.rel, realFlags, 0);
-            if ((flags & Sys.O_TRUNC) != 0) {
-                sys.ftruncate(fd, 0);
-            }
-            return fd;
+            return openForWrite(copyUp(e, (flags & Sys.O_TRUNC) == 0), flags, realFlags);
         } finally {
             w.unlock();
         }
+    }
+
+    private int openForWrite(Entry up, int flags, int realFlags) throws SysException {
+        int fd = sys.openat(up.top.fd, up.rel, realFlags, 0);
+        if ((flags & Sys.O_TRUNC) != 0) {
+            sys.ftruncate(fd, 0);
+        }
+        return fd;
     }
 
     /** Creates a regular file (O_CREAT) owned by caller and opens it; EEXIST with O_EXCL. */
@@ -857,27 +873,16 @@ public final class UnionFs implements AutoCloseable {
     // ---- attributes ---------------------------------------------------------------------------------
 
     public void chmod(String path, int mode) throws SysException {
-        Entry e = modify(path, true);
-        try {
-            sys.fchmodat(e.top.fd, e.rel, mode & 07777);
-        } finally {
-            lock.writeLock().unlock();
-        }
+        modify(path, true, e -> sys.fchmodat(e.top.fd, e.rel, mode & 07777));
     }
 
     /** chown without following symlinks; -1 leaves uid or gid unchanged. */
     public void chown(String path, int uid, int gid) throws SysException {
-        Entry e = modify(path, true);
-        try {
-            sys.lchownat(e.top.fd, e.rel, uid, gid);
-        } finally {
-            lock.writeLock().unlock();
-        }
+        modify(path, true, e -> sys.lchownat(e.top.fd, e.rel, uid, gid));
     }
 
     public void truncate(String path, long size) throws SysException {
-        Entry e = modify(path, size > 0);
-        try {
+        modify(path, size > 0, e -> {
             if (e.isDir()) {
                 throw new SysException(Errno.EISDIR, path);
             }
@@ -887,19 +892,12 @@ public final class UnionFs implements AutoCloseable {
             } finally {
                 sys.close(fd);
             }
-        } finally {
-            lock.writeLock().unlock();
-        }
+        });
     }
 
     /** utimensat without following symlinks; nsec values may be Sys.UTIME_NOW or Sys.UTIME_OMIT. */
     public void utimens(String path, long aSec, long aNsec, long mSec, long mNsec) throws SysException {
-        Entry e = modify(path, true);
-        try {
-            sys.lutimensat(e.top.fd, e.rel, aSec, aNsec, mSec, mNsec);
-        } finally {
-            lock.writeLock().unlock();
-        }
+        modify(path, true, e -> sys.lutimensat(e.top.fd, e.rel, aSec, aNsec, mSec, mNsec));
     }
 
     public byte[] getxattr(String path, String name) throws SysException {
@@ -937,41 +935,53 @@ public final class UnionFs implements AutoCloseable {
         if (Markers.isPrivateXattr(name)) {
             throw new SysException(Errno.EPERM, name);
         }
-        Entry e = modify(path, true);
-        try {
-            sys.lsetxattrAt(e.top.fd, e.rel, name, value, flags);
-        } finally {
-            lock.writeLock().unlock();
-        }
+        modify(path, true, e -> sys.lsetxattrAt(e.top.fd, e.rel, name, value, flags));
     }
 
     public void removexattr(String path, String name) throws SysException {
         if (Markers.isPrivateXattr(name)) {
             throw new SysException(Errno.ENODATA, name);
         }
-        Entry e = modify(path, true);
-        try {
-            sys.lremovexattrAt(e.top.fd, e.rel, name);
-        } finally {
-            lock.writeLock().unlock();
-        }
+        modify(path, true, e -> sys.lremovexattrAt(e.top.fd, e.rel, name));
+    }
+
+    /** A change to the object of an entry whose object is in the upper (or the workdir). */
+    @FunctionalInterface
+    private interface Change {
+        void apply(Entry e) throws SysException;
     }
 
     /**
-     * Takes the write lock and copies path up (directories without their contents). Returns with the
-     * write lock held; the caller unlocks.
+     * Applies change to path's object, copying it up first (directories without their contents).
+     * An object already in the upper changes under the read lock: the union's shape stays the same,
+     * so lookups and other such changes go on; only a copy-up takes the write lock.
      */
-    private Entry modify(String path, boolean withData) throws SysException {
+    private void modify(String path, boolean withData, Change change) throws SysException {
         requireWritable(path);
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            if (isUp(e)) {
+                change.apply(e);
+                return;
+            }
+        } finally {
+            r.unlock();
+        }
         Lock w = lock.writeLock();
         w.lock();
         try {
             Entry e = resolver.require(path);
-            return e.isDir() ? ensureUpperDir(e) : copyUp(e, withData);
-        } catch (SysException | RuntimeException | Error t) {
+            change.apply(e.isDir() ? ensureUpperDir(e) : copyUp(e, withData));
+        } finally {
             w.unlock();
-            throw t;
         }
+    }
+
+    /** Whether e's object can change in place: it is in the upper, or detached into the workdir. */
+    private boolean isUp(Entry e) {
+        return e.isDir() ? e.dirLayers[0].upper : e.inUpper() || e.top == workLayer;
     }
 
     // ---- copy-up ------------------------------------------------------------------------------------
