@@ -60,6 +60,9 @@ public final class FuseMount implements AutoCloseable {
         opts.add("subtype=layerfs");
         opts.add("default_permissions");
         opts.add("use_ino");
+        // libfuse 2 alone refuses a mount point that is not empty; the kernel, overlayfs and libfuse 3
+        // (fuse-overlayfs) do not, and podman may reuse a merged directory
+        opts.add("nonempty");
         opts.add("kernel_cache");
         opts.add("big_writes");
         opts.add("max_write=131072");

@@ -55,6 +55,7 @@ public final class Sys {
     public static final int SEEK_DATA = 3;
     public static final int SEEK_HOLE = 4;
 
+    public static final int LOCK_SH = 1;
     public static final int LOCK_EX = 2;
     public static final int LOCK_NB = 4;
     public static final int LOCK_UN = 8;
@@ -246,6 +247,16 @@ public final class Sys {
             throw fail("copy_file_range", null);
         }
         return n;
+    }
+
+    /** flock(2) with any of LOCK_SH, LOCK_EX, LOCK_UN (| LOCK_NB); waits through EINTR. */
+    public void flock(int fd, int operation) throws SysException {
+        while (libc.flock(fd, operation) != 0) {
+            int e = errno();
+            if (e != Errno.EINTR) {
+                throw new SysException(e, "flock");
+            }
+        }
     }
 
     public boolean tryLock(int fd) throws SysException {

@@ -10,12 +10,14 @@ import java.util.List;
  */
 enum ExitCode {
     OK(0, "success"),
-    FAILURE(1, "mounting or unmounting failed"),
+    FAILURE(1, "the command failed (mount, unmount, store I/O)"),
     USAGE(2, "bad command line or -o option"),
     BAD_LAYER(3, "a layer directory is missing, misplaced or not a directory"),
     BAD_MOUNTPOINT(4, "mount point missing, not a directory, busy, or not FUSE"),
     NOT_MOUNTED(5, "umount: nothing is mounted there"),
-    NO_FUSE(6, "/dev/fuse or libfuse2 is missing");
+    NO_FUSE(6, "/dev/fuse or libfuse2 is missing"),
+    NOT_FOUND(7, "no such image, layer or container in the store"),
+    BAD_IMAGE(8, "an image or layer was refused: digest mismatch, hostile or broken content");
 
     final int code;
     private final String meaning;

@@ -68,6 +68,11 @@ public final class Main {
         CommandLine cli = new CommandLine(new LayerfsCommand());
         cli.addSubcommand(new MountCommand(host, cwd));
         cli.addSubcommand(new UmountCommand(host, cwd));
+        cli.addSubcommand(new ImageCommand());
+        cli.addSubcommand(new LayerCommand());
+        cli.addSubcommand(new CreateCommand());
+        cli.addSubcommand(new PsCommand());
+        cli.addSubcommand(new RmCommand());
         cli.addSubcommand("help", new CommandLine.HelpCommand());
         // "@x" is a directory name here, not a file of arguments; settings apply to subcommands added so far.
         cli.setExpandAtFiles(false);

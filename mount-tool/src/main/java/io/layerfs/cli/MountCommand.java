@@ -109,6 +109,13 @@ final class MountCommand implements Callable<Integer> {
             description = "With --trace, also one line per lookup, naming the layer that answered (costly).")
     boolean traceLookups;
 
+    @Option(names = "--container", paramLabel = "NAME",
+            description = "Mount a container of the store (see 'layerfs create') instead of naming layers.")
+    String container;
+
+    @picocli.CommandLine.Mixin
+    StoreOptions store;
+
     @Option(names = "--daemon-child", hidden = true)
     boolean daemonChild;
 
@@ -159,6 +166,18 @@ final class MountCommand implements Callable<Integer> {
             throw new CliException(ExitCode.USAGE, "--trace-lookups needs --trace FILE");
         }
         MountRequest.Tuning tuning = new MountRequest.Tuning(isVolatile || o.isVolatile(), path(trace), traceLookups);
+        if (container != null) {
+            if (longForm || o.namesLayers()) {
+                throw new CliException(ExitCode.USAGE, "--container names the layers already: drop -o lowerdir=/--lower");
+            }
+            try {
+                io.layerfs.store.LayerStore.MountPlan plan = store.open(cwd).mountPlan(container);
+                return new MountRequest(plan.lowers(), plan.upper(), plan.work(), path(mountpoint), o.fuseOptions(),
+                        tuning);
+            } catch (java.io.IOException e) {
+                throw StoreOptions.failure(e);
+            }
+        }
         if (!longForm) {
             return new MountRequest(o.lowers(), o.upper(), o.work(), path(mountpoint), o.fuseOptions(), tuning);
         }

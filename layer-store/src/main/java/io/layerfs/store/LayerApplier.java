@@ -1,0 +1,525 @@
+package io.layerfs.store;
+
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
+
+import io.layerfs.sys.Errno;
+import io.layerfs.sys.Stat;
+import io.layerfs.sys.Sys;
+import io.layerfs.sys.SysException;
+
+/**
+ * Applies one OCI layer tar (image-spec layer.md) to an empty directory, in the overlay on-disk format
+ * that the fs-driver and kernel overlayfs read: {@code .wh.NAME} becomes a 0/0 character device NAME,
+ * {@code .wh..wh..opq} becomes {@code trusted.overlay.opaque=y} on its directory (overlayfs.rst,
+ * "whiteouts and opaque directories"). Since the layer is written into its own empty directory and
+ * never merged with its parent, the opaque marker means the same wherever it sits among its siblings.
+ *
+ * <p>One pass over the stream: the compressed digest and the diffID (sha256 of the uncompressed tar,
+ * including its end blocks and padding) are computed while the entries are written, so memory stays
+ * flat whatever the layer's size.
+ *
+ * <p>Every write is made relative to a directory descriptor opened component by component with
+ * O_NOFOLLOW, so a symlink in the layer ({@code a -> /etc}) can never redirect a later entry
+ * ({@code a/passwd}) outside the target. Refused, with nothing written outside the target: absolute
+ * names and {@code ..}, paths through symlinks or non-directories, hard links to names outside the
+ * layer or not yet extracted, bare {@code .wh.} and other {@code .wh..wh.} names, duplicate names,
+ * forged overlay markers (0/0 character devices, trusted.overlay.*, user.overlay.*,
+ * user.fuseoverlayfs.* xattrs), and layers whose uncompressed size exceeds the limit.
+ */
+public final class LayerApplier {
+    static final String WHITEOUT_PREFIX = ".wh.";
+    static final String OPAQUE_MARKER = ".wh..wh..opq";
+    static final String OPAQUE_XATTR = "trusted.overlay.opaque";
+    private static final List<String> RESERVED_XATTR_PREFIXES =
+            List.of("trusted.overlay.", "user.overlay.", "user.fuseoverlayfs.");
+    private static final String SCHILY_XATTR = "SCHILY.xattr.";
+    private static final String LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
+
+    /** What applying a layer produced. */
+    public record Result(Digest diffId, Digest compressedDigest, long uncompressedSize, long entries) {
+    }
+
+    private final Sys sys = Sys.get();
+    private final long maxUncompressedBytes;
+    private final boolean preserveOwners;
+
+    /**
+     * @param maxUncompressedBytes the largest uncompressed tar accepted (against decompression bombs)
+     * @param preserveOwners       chown to the tar's uid/gid; only root may, so false when not root
+     */
+    public LayerApplier(long maxUncompressedBytes, boolean preserveOwners) {
+        this.maxUncompressedBytes = maxUncompressedBytes;
+        this.preserveOwners = preserveOwners;
+    }
+
+    /** An applier with the given limit that keeps owners when running as root. */
+    public static LayerApplier withLimit(long maxUncompressedBytes) {
+        return new LayerApplier(maxUncompressedBytes, Sys.get().geteuid() == 0);
+    }
+
+    /**
+     * Reads the (plain, gzip or zstd) layer stream to its end and writes the layer into target, an
+     * existing empty directory. On an exception the target holds a partial layer: the caller stages it
+     * and throws it away.
+     */
+    public Result apply(InputStream layer, Path target) throws IOException {
+        MessageDigest compressedSha = Digest.newSha256();
+        MessageDigest diffSha = Digest.newSha256();
+        BufferedInputStream compressed = new BufferedInputStream(new DigestInputStream(layer, compressedSha), 65536);
+        Compression compression = Compression.detect(compressed);
+        InputStream plain = compression.open(compressed);
+        Limited limited = new Limited(plain, maxUncompressedBytes);
+        InputStream hashed = new DigestInputStream(limited, diffSha);
+        long entries;
+        int root;
+        try {
+            root = sys.openat(Sys.AT_FDCWD, target.toString(), Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, 0);
+        } catch (SysException e) {
+            throw new IOException("cannot open " + target + ": " + e.getMessage(), e);
+        }
+        try {
+            TarArchiveInputStream tar = new TarArchiveInputStream(hashed, StandardCharsets.UTF_8.name());
+            entries = new Extraction(root).run(tar);
+            // the diffID covers the whole tar stream, end-of-archive blocks and record padding included
+            hashed.transferTo(OutputStream.nullOutputStream());
+            compressed.transferTo(OutputStream.nullOutputStream());
+        } catch (EOFException e) {
+            throw new LayerFormatException("the layer is truncated (" + compression.label + "): " + e.getMessage(), e);
+        } catch (LayerFormatException e) {
+            throw e;
+        } catch (IOException e) {
+            if (e.getCause() instanceof SysException) {
+                throw e;
+            }
+            throw new LayerFormatException("the layer is not a readable " + compression.label + " tar: "
+                    + e.getMessage(), e);
+        } finally {
+            sys.close(root);
+        }
+        return new Result(Digest.of(diffSha.digest()), Digest.of(compressedSha.digest()), limited.count, entries);
+    }
+
+    /** The compressions OCI layers use (image-spec layer.md media types), told apart by magic bytes. */
+    enum Compression {
+        NONE("uncompressed"), GZIP("gzip"), ZSTD("zstd");
+
+        final String label;
+
+        Compression(String label) {
+            this.label = label;
+        }
+
+        static Compression detect(BufferedInputStream in) throws IOException {
+            in.mark(4);
+            byte[] magic = in.readNBytes(4);
+            in.reset();
+            if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
+                return GZIP;
+            }
+            if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
+                    && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
+                return ZSTD;
+            }
+            return NONE;
+        }
+
+        InputStream open(InputStream in) throws IOException {
+            try {
+                switch (this) {
+                    case GZIP:
+                        return new GzipCompressorInputStream(in, true);
+                    case ZSTD:
+                        return new ZstdCompressorInputStream(in);
+                    default:
+                        return in;
+                }
+            } catch (IOException e) {
+                throw new LayerFormatException("corrupt " + label + " layer: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Counts the uncompressed bytes and stops a decompression bomb at the limit. */
+    private static final class Limited extends FilterInputStream {
+        private final long limit;
+        long count;
+
+        Limited(InputStream in, long limit) {
+            super(in);
+            this.limit = limit;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                add(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            if (n > 0) {
+                add(n);
+            }
+            return n;
+        }
+
+        private void add(long n) throws LayerFormatException {
+            count += n;
+            if (count > limit) {
+                throw new LayerFormatException("the layer is larger than the limit of " + limit
+                        + " uncompressed bytes");
+            }
+        }
+    }
+
+    /** A tar entry's name, checked and split: no absolute path, no "..", no empty result but the root. */
+    static List<String> parseName(String name) throws LayerFormatException {
+        if (name.startsWith("/")) {
+            throw new LayerFormatException("absolute path in layer: " + name);
+        }
+        if (name.indexOf('\0') >= 0) {
+            throw new LayerFormatException("NUL in a layer path: " + name.replace('\0', '?'));
+        }
+        List<String> parts = new ArrayList<>();
+        for (String c : name.split("/")) {
+            if (c.isEmpty() || c.equals(".")) {
+                continue;
+            }
+            if (c.equals("..")) {
+                throw new LayerFormatException("'..' in layer path: " + name);
+            }
+            parts.add(c);
+        }
+        return parts;
+    }
+
+    /** The state of one extraction: which names this layer wrote, and directories to finish last. */
+    private final class Extraction {
+        private final int root;
+        /** Every name an entry of this layer made (files, dirs, whiteouts): a second entry is a duplicate. */
+        private final Set<String> seen = new HashSet<>();
+        /** Non-directories written by this layer: the only valid hard-link targets. */
+        private final Set<String> linkable = new HashSet<>();
+        /** Directory entries whose metadata is applied after all their children are written. */
+        private final Map<String, TarArchiveEntry> directories = new LinkedHashMap<>();
+        private final byte[] buffer = new byte[65536];
+
+        Extraction(int root) {
+            this.root = root;
+        }
+
+        long run(TarArchiveInputStream tar) throws IOException {
+            long n = 0;
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                n++;
+                try {
+                    entry(e, tar);
+                } catch (SysException ex) {
+                    throw new IOException("cannot write " + e.getName() + ": " + ex.getMessage(), ex);
+                }
+            }
+            try {
+                finishDirectories();
+            } catch (SysException ex) {
+                throw new IOException("cannot set directory metadata: " + ex.getMessage(), ex);
+            }
+            return n;
+        }
+
+        private void entry(TarArchiveEntry e, InputStream data) throws IOException, SysException {
+            List<String> parts = parseName(e.getName());
+            String key = String.join("/", parts);
+            if (parts.isEmpty()) {
+                if (!e.isDirectory()) {
+                    throw new LayerFormatException("the layer's root is not a directory: " + e.getName());
+                }
+                remember(key, e.getName());
+                directories.put(key, e);
+                return;
+            }
+            String base = parts.get(parts.size() - 1);
+            List<String> parentParts = parts.subList(0, parts.size() - 1);
+            if (base.startsWith(WHITEOUT_PREFIX)) {
+                whiteout(e, parentParts, base);
+                return;
+            }
+            remember(key, e.getName());
+            checkXattrs(e);
+            int parent = openParent(parentParts, e.getName());
+            try {
+                if (e.isDirectory()) {
+                    Stat st = sys.lstatOrNull(parent, base);
+                    if (st == null) {
+                        sys.mkdirat(parent, base, 0700);
+                    } else if (!st.isDirectory()) {
+                        throw new LayerFormatException("duplicate entry in layer: " + e.getName());
+                    }
+                    directories.put(key, e);
+                } else if (e.isSymbolicLink()) {
+                    sys.symlinkat(e.getLinkName(), parent, base);
+                    metadata(parent, base, e, true);
+                    linkable.add(key);
+                } else if (e.isLink()) {
+                    hardLink(e, parent, base);
+                    linkable.add(key);
+                } else if (e.isCharacterDevice() || e.isBlockDevice()) {
+                    if (e.isCharacterDevice() && e.getDevMajor() == 0 && e.getDevMinor() == 0) {
+                        throw new LayerFormatException("0/0 character device in layer (a forged overlay whiteout): "
+                                + e.getName());
+                    }
+                    int type = e.isCharacterDevice() ? Stat.S_IFCHR : Stat.S_IFBLK;
+                    sys.mknodat(parent, base, type | 0600, makedev(e.getDevMajor(), e.getDevMinor()));
+                    metadata(parent, base, e, false);
+                    linkable.add(key);
+                } else if (e.isFIFO()) {
+                    sys.mknodat(parent, base, Stat.S_IFIFO | 0600, 0);
+                    metadata(parent, base, e, false);
+                    linkable.add(key);
+                } else if (e.isFile()) {
+                    regularFile(e, data, parent, base);
+                    linkable.add(key);
+                } else {
+                    throw new LayerFormatException("unsupported tar entry type '" + (char) linkFlag(e) + "': "
+                            + e.getName());
+                }
+            } finally {
+                sys.close(parent);
+            }
+        }
+
+        private int linkFlag(TarArchiveEntry e) {
+            return e.isGlobalPaxHeader() ? 'g' : e.isPaxHeader() ? 'x' : e.isSparse() ? 'S' : '?';
+        }
+
+        private void remember(String key, String name) throws LayerFormatException {
+            if (!seen.add(key)) {
+                throw new LayerFormatException("duplicate entry in layer: " + name);
+            }
+        }
+
+        /** {@code .wh.NAME} and {@code .wh..wh..opq} (image-spec layer.md "Whiteouts"). */
+        private void whiteout(TarArchiveEntry e, List<String> parentParts, String base)
+                throws IOException, SysException {
+            if (base.equals(OPAQUE_MARKER)) {
+                remember(String.join("/", parentParts) + "/" + OPAQUE_MARKER, e.getName());
+                int parent = openParent(parentParts, e.getName());
+                try {
+                    sys.lsetxattrAt(parent, ".", OPAQUE_XATTR, new byte[] {'y'}, 0);
+                } finally {
+                    sys.close(parent);
+                }
+                return;
+            }
+            String hidden = base.substring(WHITEOUT_PREFIX.length());
+            if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
+                throw new LayerFormatException("bad whiteout entry in layer: " + e.getName());
+            }
+            if (hidden.startsWith(WHITEOUT_PREFIX)) {
+                // .wh..wh.plnk and friends are aufs internals, not part of the OCI format
+                throw new LayerFormatException("unsupported whiteout metadata entry in layer: " + e.getName());
+            }
+            List<String> parts = new ArrayList<>(parentParts);
+            parts.add(hidden);
+            remember(String.join("/", parts), e.getName());
+            int parent = openParent(parentParts, e.getName());
+            try {
+                sys.mknodat(parent, hidden, Stat.S_IFCHR, 0);
+            } finally {
+                sys.close(parent);
+            }
+        }
+
+        private void hardLink(TarArchiveEntry e, int parent, String base) throws IOException, SysException {
+            String linkName = e.getLinkName();
+            List<String> target = parseName(linkName);
+            String targetKey = String.join("/", target);
+            if (target.isEmpty() || !linkable.contains(targetKey)) {
+                throw new LayerFormatException("hard link " + e.getName() + " -> " + linkName
+                        + " names no file extracted before it in this layer");
+            }
+            int targetParent = openParent(target.subList(0, target.size() - 1), linkName);
+            try {
+                sys.linkat(targetParent, target.get(target.size() - 1), parent, base);
+            } finally {
+                sys.close(targetParent);
+            }
+        }
+
+        private void regularFile(TarArchiveEntry e, InputStream data, int parent, String base)
+                throws IOException, SysException {
+            int fd = sys.openat(parent, base, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW
+                    | Sys.O_CLOEXEC, 0600);
+            try {
+                long offset = 0;
+                int n;
+                while ((n = data.read(buffer)) > 0) {
+                    int done = 0;
+                    while (done < n) {
+                        byte[] chunk = done == 0 ? buffer : java.util.Arrays.copyOfRange(buffer, done, n);
+                        done += sys.pwrite(fd, chunk, n - done, offset + done);
+                    }
+                    offset += n;
+                }
+                if (offset != e.getRealSize()) {
+                    throw new LayerFormatException("the layer is truncated in " + e.getName());
+                }
+                // data before the rename that publishes the layer (the caller fsyncs directories)
+                sys.fsync(fd, true);
+            } finally {
+                sys.close(fd);
+            }
+            metadata(parent, base, e, false);
+        }
+
+        /** Opens parentParts below the root, each component without following symlinks; makes missing ones. */
+        private int openParent(List<String> parentParts, String entryName) throws IOException, SysException {
+            int fd = sys.openat(root, ".", Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, 0);
+            try {
+                for (String c : parentParts) {
+                    int next;
+                    try {
+                        next = sys.openat(fd, c, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+                    } catch (SysException e) {
+                        if (e.errno() == Errno.ENOENT) {
+                            sys.mkdirat(fd, c, 0755);
+                            next = sys.openat(fd, c, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+                        } else if (e.errno() == Errno.ENOTDIR || e.errno() == Errno.ELOOP) {
+                            throw new LayerFormatException("layer entry " + entryName
+                                    + " goes through a symlink or a non-directory (" + c + ")");
+                        } else {
+                            throw e;
+                        }
+                    }
+                    sys.close(fd);
+                    fd = next;
+                }
+                return fd;
+            } catch (IOException | SysException | RuntimeException e) {
+                sys.close(fd);
+                throw e;
+            }
+        }
+
+        private void checkXattrs(TarArchiveEntry e) throws LayerFormatException {
+            for (String name : xattrs(e).keySet()) {
+                for (String reserved : RESERVED_XATTR_PREFIXES) {
+                    if (name.startsWith(reserved)) {
+                        throw new LayerFormatException("forged overlay xattr " + name + " on " + e.getName());
+                    }
+                }
+            }
+        }
+
+        /** Owner, mode, xattrs, then times (last, as the others would change ctime only). */
+        private void metadata(int parent, String base, TarArchiveEntry e, boolean symlink)
+                throws IOException, SysException {
+            if (preserveOwners) {
+                sys.lchownat(parent, base, (int) e.getLongUserId(), (int) e.getLongGroupId());
+            }
+            if (!symlink) {
+                // after chown, which clears set-id bits
+                sys.fchmodat(parent, base, e.getMode() & 07777);
+            }
+            for (Map.Entry<String, byte[]> x : xattrs(e).entrySet()) {
+                try {
+                    sys.lsetxattrAt(parent, base, x.getKey(), x.getValue(), 0);
+                } catch (SysException ex) {
+                    throw new IOException("cannot set xattr " + x.getKey() + " on " + e.getName() + ": "
+                            + ex.getMessage(), ex);
+                }
+            }
+            FileTime mtime = e.getLastModifiedTime();
+            Instant m = mtime == null ? Instant.EPOCH : mtime.toInstant();
+            FileTime atime = e.getLastAccessTime();
+            Instant a = atime == null ? m : atime.toInstant();
+            sys.lutimensat(parent, base, a.getEpochSecond(), a.getNano(), m.getEpochSecond(), m.getNano());
+        }
+
+        private void finishDirectories() throws IOException, SysException {
+            List<Map.Entry<String, TarArchiveEntry>> dirs = new ArrayList<>(directories.entrySet());
+            // deepest first, so setting a child's times does not disturb its parent's
+            dirs.sort((x, y) -> Integer.compare(depth(y.getKey()), depth(x.getKey())));
+            for (Map.Entry<String, TarArchiveEntry> d : dirs) {
+                List<String> parts = parseName(d.getKey());
+                if (parts.isEmpty()) {
+                    metadata(root, ".", d.getValue(), false);
+                    continue;
+                }
+                int parent = openParent(parts.subList(0, parts.size() - 1), d.getValue().getName());
+                try {
+                    metadata(parent, parts.get(parts.size() - 1), d.getValue(), false);
+                } finally {
+                    sys.close(parent);
+                }
+            }
+        }
+    }
+
+    private static int depth(String key) {
+        return key.isEmpty() ? 0 : key.split("/").length;
+    }
+
+    /**
+     * The entry's xattrs: PAX {@code SCHILY.xattr.NAME} (GNU tar, Docker, buildah) and
+     * {@code LIBARCHIVE.xattr.NAME} (base64 value, URL-encoded name).
+     */
+    static Map<String, byte[]> xattrs(TarArchiveEntry e) throws LayerFormatException {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
+            String key = h.getKey();
+            if (key.startsWith(SCHILY_XATTR)) {
+                String value = h.getValue();
+                // commons-compress decodes PAX values as UTF-8: a binary value that is not valid UTF-8
+                // cannot be recovered exactly, and a changed capability is worse than a refusal
+                if (value.indexOf('\uFFFD') >= 0) {
+                    throw new LayerFormatException("xattr " + key.substring(SCHILY_XATTR.length()) + " on "
+                            + e.getName() + " has a binary value that cannot be read exactly");
+                }
+                out.put(key.substring(SCHILY_XATTR.length()), value.getBytes(StandardCharsets.UTF_8));
+            } else if (key.startsWith(LIBARCHIVE_XATTR)) {
+                String name = java.net.URLDecoder.decode(key.substring(LIBARCHIVE_XATTR.length()),
+                        StandardCharsets.UTF_8);
+                try {
+                    out.put(name, Base64.getDecoder().decode(h.getValue().trim()));
+                } catch (IllegalArgumentException bad) {
+                    throw new LayerFormatException("bad base64 in " + key + " on " + e.getName());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** glibc's makedev for Linux. */
+    static long makedev(long major, long minor) {
+        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8)
+                | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+    }
+}

@@ -1,0 +1,115 @@
+package io.layerfs.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.google.gson.GsonBuilder;
+
+import io.layerfs.store.LayerStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code layerfs image import|ls}. */
+@Command(name = "image", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Imports and lists images in the store.",
+        subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class})
+final class ImageCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        throw new ParameterException(spec.commandLine(), "missing command: use 'layerfs image import' or 'layerfs image ls'");
+    }
+
+    static Path cwd() {
+        return Path.of("").toAbsolutePath();
+    }
+
+    static void printJson(PrintWriter out, Object value) {
+        out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(value));
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true, versionProvider = Version.class,
+            description = {"Imports an OCI image layout directory, an OCI archive or a docker save tarball.",
+                "Every blob is checked against its digest and every layer against the config's diff_ids "
+                        + "before it is stored; a layer already stored is not stored again."})
+    static final class Import implements Callable<Integer> {
+        @Spec
+        private CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @Parameters(paramLabel = "PATH", description = "OCI layout directory, OCI archive or docker save tarball.")
+        Path path;
+        @Option(names = "--tag", paramLabel = "NAME", description = "Name the image (default: the name in the archive).")
+        String tag;
+        @Option(names = "--max-layer-size", paramLabel = "BYTES",
+                description = "Refuse a layer larger than this, uncompressed (default: 64 GiB).")
+        long maxLayerBytes = LayerStore.DEFAULT_MAX_LAYER_BYTES;
+
+        @Override
+        public Integer call() throws CliException {
+            LayerStore s = store.open(cwd());
+            try {
+                LayerStore.ImportResult r = s.importImage(cwd().resolve(path), tag, maxLayerBytes);
+                spec.commandLine().getOut().println(r.id() + (r.tag() == null ? "" : " " + r.tag())
+                        + " (" + r.layers().size() + " layers, " + r.newLayers() + " new)");
+            } catch (IOException e) {
+                throw StoreOptions.failure(e);
+            }
+            return ExitCode.OK.code;
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, versionProvider = Version.class,
+            description = "Lists the images.")
+    static final class Ls implements Callable<Integer> {
+        @Spec
+        private CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws CliException {
+            PrintWriter out = spec.commandLine().getOut();
+            try {
+                List<LayerStore.ImageInfo> images = store.open(cwd()).images();
+                if (json) {
+                    List<Map<String, Object>> rows = new ArrayList<>();
+                    for (LayerStore.ImageInfo i : images) {
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("id", i.id().toString());
+                        m.put("tags", i.tags());
+                        m.put("layers", i.layers().stream().map(Object::toString).toList());
+                        m.put("size", i.size());
+                        m.put("created", i.created());
+                        rows.add(m);
+                    }
+                    printJson(out, rows);
+                } else {
+                    out.printf("%-12s  %-40s  %6s  %12s%n", "IMAGE ID", "TAGS", "LAYERS", "SIZE");
+                    for (LayerStore.ImageInfo i : images) {
+                        out.printf("%-12s  %-40s  %6d  %12d%n", i.id().shortHex(),
+                                i.tags().isEmpty() ? "<none>" : String.join(",", i.tags()), i.layers().size(), i.size());
+                    }
+                }
+            } catch (IOException e) {
+                throw StoreOptions.failure(e);
+            }
+            return ExitCode.OK.code;
+        }
+    }
+}
