@@ -58,8 +58,9 @@ public final class LayerApplier {
     private static final String SCHILY_XATTR = "SCHILY.xattr.";
     private static final String LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
 
-    /** What applying a layer produced. */
-    public record Result(Digest diffId, Digest compressedDigest, long uncompressedSize, long entries) {
+    /** What applying a layer produced. mediaType: the OCI layer media type of the compression found. */
+    public record Result(Digest diffId, Digest compressedDigest, long uncompressedSize, long entries,
+                         String mediaType) {
     }
 
     private final Sys sys = Sys.get();
@@ -119,17 +120,22 @@ public final class LayerApplier {
         } finally {
             sys.close(root);
         }
-        return new Result(Digest.of(diffSha.digest()), Digest.of(compressedSha.digest()), limited.count, entries);
+        return new Result(Digest.of(diffSha.digest()), Digest.of(compressedSha.digest()), limited.count, entries,
+                compression.mediaType);
     }
 
     /** The compressions OCI layers use (image-spec layer.md media types), told apart by magic bytes. */
     enum Compression {
-        NONE("uncompressed"), GZIP("gzip"), ZSTD("zstd");
+        NONE("uncompressed", "application/vnd.oci.image.layer.v1.tar"),
+        GZIP("gzip", "application/vnd.oci.image.layer.v1.tar+gzip"),
+        ZSTD("zstd", "application/vnd.oci.image.layer.v1.tar+zstd");
 
         final String label;
+        final String mediaType;
 
-        Compression(String label) {
+        Compression(String label, String mediaType) {
             this.label = label;
+            this.mediaType = mediaType;
         }
 
         static Compression detect(BufferedInputStream in) throws IOException {

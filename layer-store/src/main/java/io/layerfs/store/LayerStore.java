@@ -99,28 +99,37 @@ public final class LayerStore {
         if (tag != null) {
             checkTag(tag);
         }
-        try (Staging unpacked = Files.isDirectory(source) ? null : Staging.create(layout.tmp())) {
+        try (StoreLock adding = StoreLock.shared(layout.gcLockFile());
+             Staging unpacked = Files.isDirectory(source) ? null : Staging.create(layout.tmp())) {
             Path dir = source;
             if (unpacked != null) {
                 ImageImporter.unpackArchive(source, unpacked.dir());
                 dir = unpacked.dir();
             }
             ImageImporter.Image image = ImageImporter.read(dir);
-            List<Digest> chain = ChainIds.of(image.diffIds());
-            int created = 0;
-            for (int i = 0; i < chain.size(); i++) {
-                if (storeLayer(image.layers().get(i), chain.get(i), i == 0 ? null : chain.get(i - 1), maxLayerBytes)) {
-                    created++;
-                }
-            }
-            storeImage(image, chain, source);
             String name = tag != null ? tag : image.refName();
             if (name != null) {
                 checkTag(name);
-                tag(name, image.id());
             }
-            return new ImportResult(image.id(), name, chain, created, image.format());
+            return store(image, name, maxLayerBytes, source.toAbsolutePath().toString());
         }
+    }
+
+    /** Stores the layers not stored yet (each verified by {@link #storeLayer}), the image, and its tag. */
+    private ImportResult store(ImageImporter.Image image, String name, long maxLayerBytes, String source)
+            throws IOException {
+        List<Digest> chain = ChainIds.of(image.diffIds());
+        int created = 0;
+        for (int i = 0; i < chain.size(); i++) {
+            if (storeLayer(image.layers().get(i), chain.get(i), i == 0 ? null : chain.get(i - 1), maxLayerBytes)) {
+                created++;
+            }
+        }
+        storeImage(image, chain, source);
+        if (name != null) {
+            tag(name, image.id());
+        }
+        return new ImportResult(image.id(), name, chain, created, image.format());
     }
 
     private boolean storeLayer(ImageImporter.LayerBlob blob, Digest chainId, Digest parent, long max)
@@ -128,12 +137,18 @@ public final class LayerStore {
         if (Files.isDirectory(layout.layerDir(chainId))) {
             return false;
         }
+        if (blob.blob() == null) {
+            throw new StoreException(StoreException.Kind.NOT_FOUND, "layer " + chainId + " is not stored");
+        }
         try (Staging staging = Staging.create(layout.tmp())) {
             Path layerDir = staging.dir().resolve("layer");
             Path diff = layerDir.resolve(StoreLayout.DIFF);
             Files.createDirectories(diff);
             LayerApplier.Result r;
-            try (InputStream in = Files.newInputStream(blob.blob())) {
+            Path kept = layerDir.resolve(StoreLayout.BLOB);
+            // the blob is kept as it came (hashed and applied in the same pass), so an export can
+            // hand out the very bytes whose digests the image's manifest and config name
+            try (InputStream in = new Tee(Files.newInputStream(blob.blob()), Files.newOutputStream(kept))) {
                 r = LayerApplier.withLimit(max).apply(in, diff);
             } catch (LayerFormatException e) {
                 throw new LayerFormatException("layer " + blob.diffId().shortHex() + ": " + e.getMessage(), e);
@@ -148,14 +163,19 @@ public final class LayerStore {
             }
             AtomicFiles.writeSynced(layerDir.resolve(StoreLayout.LAYER_JSON), Records.toJson(new Records.Layer(
                     chainId.toString(), r.diffId().toString(), parent == null ? null : parent.toString(),
-                    r.uncompressedSize(), Instant.now().toString())));
+                    r.uncompressedSize(), Instant.now().toString(), r.mediaType(), r.compressedDigest().toString(),
+                    Files.size(kept))));
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(kept,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
             AtomicFiles.syncDirectory(diff);
             AtomicFiles.syncDirectory(layerDir);
             return staging.publish(layerDir, layout.layerDir(chainId));
         }
     }
 
-    private void storeImage(ImageImporter.Image image, List<Digest> chain, Path source) throws IOException {
+    private void storeImage(ImageImporter.Image image, List<Digest> chain, String source) throws IOException {
         if (Files.isDirectory(layout.imageDir(image.id()))) {
             return;
         }
@@ -165,7 +185,7 @@ public final class LayerStore {
             AtomicFiles.writeSynced(dir.resolve(StoreLayout.CONFIG_JSON), image.config());
             AtomicFiles.writeSynced(dir.resolve(StoreLayout.IMAGE_JSON), Records.toJson(new Records.Image(
                     image.id().toString(), strings(chain), strings(image.diffIds()), Instant.now().toString(),
-                    source.toAbsolutePath().toString())));
+                    source)));
             AtomicFiles.syncDirectory(dir);
             staging.publish(dir, layout.imageDir(image.id()));
         }
@@ -288,7 +308,8 @@ public final class LayerStore {
         Records.Image rec = Records.fromJson(Files.readAllBytes(layout.imageRecord(image)), Records.Image.class,
                 "image record " + image.shortHex());
         String created = Instant.now().toString();
-        try (Staging staging = Staging.create(layout.tmp())) {
+        try (StoreLock adding = StoreLock.shared(layout.gcLockFile());
+             Staging staging = Staging.create(layout.tmp())) {
             Path dir = staging.dir().resolve("container");
             Files.createDirectories(dir.resolve(StoreLayout.UPPER));
             Files.createDirectories(dir.resolve(StoreLayout.WORK));
@@ -354,6 +375,372 @@ public final class LayerStore {
                 }
                 Files.move(dir, staging.dir().resolve("doomed"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                 AtomicFiles.syncDirectory(layout.containers());
+            }
+        }
+    }
+
+    // ---- diff, commit, export -----------------------------------------------------------------------
+
+    /** What the container changed against its image, read from its upper directory ({@link Changes}). */
+    public List<Changes.Change> diff(String name) throws IOException {
+        MountPlan plan = mountPlan(name);
+        return Changes.of(plan.upper(), plan.lowers());
+    }
+
+    /**
+     * Commits a container's upper as a new layer on its image: the upper is written as a deterministic
+     * OCI layer tar ({@link LayerTarWriter}) into a staging directory, then stored through the same
+     * verified path as an imported layer, under a new image whose config appends the layer's diffID and
+     * a history entry. tag may be null.
+     */
+    public ImportResult commit(String name, String tag, String comment) throws IOException {
+        if (tag != null) {
+            checkTag(tag);
+        }
+        ContainerInfo c = container(name);
+        try (StoreLock adding = StoreLock.shared(layout.gcLockFile());
+             Staging staging = Staging.create(layout.tmp())) {
+            Path tarFile = staging.dir().resolve("layer.tar");
+            LayerTarWriter.Written w;
+            try (java.io.OutputStream o = new java.io.BufferedOutputStream(Files.newOutputStream(tarFile), 1 << 16)) {
+                w = LayerTarWriter.write(layout.containerUpper(name), o);
+            }
+            com.google.gson.JsonObject config = com.google.gson.JsonParser.parseString(
+                    Files.readString(layout.imageConfig(c.image()))).getAsJsonObject();
+            String now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+            config.addProperty("created", now);
+            config.getAsJsonObject("rootfs").getAsJsonArray("diff_ids").add(w.diffId().toString());
+            if (!config.has("history") || !config.get("history").isJsonArray()) {
+                config.add("history", new com.google.gson.JsonArray());
+            }
+            com.google.gson.JsonArray history = config.getAsJsonArray("history");
+            int described = 0;
+            for (com.google.gson.JsonElement el : history) {
+                com.google.gson.JsonObject o = el.getAsJsonObject();
+                if (!(o.has("empty_layer") && o.get("empty_layer").getAsBoolean())) {
+                    described++;
+                }
+            }
+            // config.md: history has one non-empty entry per layer; keep that true for what we add
+            for (int i = described; i < c.layers().size(); i++) {
+                com.google.gson.JsonObject pad = new com.google.gson.JsonObject();
+                pad.addProperty("comment", "layer without history");
+                history.add(pad);
+            }
+            com.google.gson.JsonObject h = new com.google.gson.JsonObject();
+            h.addProperty("created", now);
+            h.addProperty("created_by", "layerfs commit " + name);
+            if (comment != null) {
+                h.addProperty("comment", comment);
+            }
+            config.getAsJsonArray("history").add(h);
+            byte[] bytes = new com.google.gson.GsonBuilder().disableHtmlEscaping().create().toJson(config)
+                    .getBytes(StandardCharsets.UTF_8);
+            List<Digest> diffIds = new ArrayList<>();
+            List<ImageImporter.LayerBlob> blobs = new ArrayList<>();
+            for (Digest chainId : c.layers()) {
+                LayerInfo l = layer(chainId);
+                diffIds.add(l.diffId());
+                blobs.add(new ImageImporter.LayerBlob(null, null, -1, l.diffId()));
+            }
+            diffIds.add(w.diffId());
+            blobs.add(new ImageImporter.LayerBlob(tarFile, w.diffId(), w.size(), w.diffId()));
+            ImageImporter.Image image = new ImageImporter.Image(bytes, Digest.sha256(bytes), blobs, diffIds, null,
+                    "commit");
+            return store(image, tag, Long.MAX_VALUE, "container " + name);
+        }
+    }
+
+    /** An image's config exactly as stored. */
+    public byte[] imageConfig(Digest image) throws IOException {
+        Path p = layout.imageConfig(image);
+        if (!Files.exists(p)) {
+            throw new StoreException(StoreException.Kind.NOT_FOUND, "no such image: " + image);
+        }
+        return Files.readAllBytes(p);
+    }
+
+    /** The stored blob of a layer, with its descriptor fields. */
+    public record LayerBlobInfo(Path file, Digest digest, long size, String mediaType, Digest diffId) {
+    }
+
+    public LayerBlobInfo layerBlob(Digest chainId) throws IOException {
+        Records.Layer r = Records.fromJson(Files.readAllBytes(layout.layerRecord(chainId)), Records.Layer.class,
+                "layer record " + chainId.shortHex());
+        if (r.blobDigest() == null || !Files.isRegularFile(layout.layerBlob(chainId))) {
+            throw new StoreException(StoreException.Kind.NOT_FOUND, "layer " + chainId.shortHex()
+                    + " has no stored blob (stored by an older layerfs): import the image again");
+        }
+        return new LayerBlobInfo(layout.layerBlob(chainId), Digest.parse(r.blobDigest()), r.blobSize(), r.mediaType(),
+                Digest.parse(r.diffId()));
+    }
+
+    /** Exports an image as an OCI layout directory, OCI archive or docker save archive ({@link ImageExporter}). */
+    public void export(String ref, Path target, ImageExporter.Format format) throws IOException {
+        Digest id = resolveImage(ref);
+        String name = tags().containsKey(ref) ? ref : null;
+        if (name == null) {
+            for (ImageInfo i : images()) {
+                if (i.id().equals(id) && !i.tags().isEmpty()) {
+                    name = i.tags().get(0);
+                }
+            }
+        }
+        List<LayerBlobInfo> blobs = new ArrayList<>();
+        try (StoreLock adding = StoreLock.shared(layout.gcLockFile())) {
+            for (Digest chainId : imageLayers(id)) {
+                blobs.add(layerBlob(chainId));
+            }
+            ImageExporter.export(imageConfig(id), blobs, name, target, format);
+        }
+    }
+
+    private List<Digest> imageLayers(Digest id) throws IOException {
+        return digests(Records.fromJson(Files.readAllBytes(layout.imageRecord(id)), Records.Image.class,
+                "image record " + id.shortHex()).layers());
+    }
+
+    // ---- history, rm, gc, df ------------------------------------------------------------------------
+
+    /** One line of {@code image history}, newest first. layer is null for an empty_layer step. */
+    public record HistoryEntry(Digest layer, long size, String created, String createdBy, String comment) {
+    }
+
+    /** The config's history, each step that made a layer matched with that layer (image-spec config.md). */
+    public List<HistoryEntry> history(String ref) throws IOException {
+        Digest id = resolveImage(ref);
+        List<Digest> layers = imageLayers(id);
+        com.google.gson.JsonObject config = com.google.gson.JsonParser.parseString(
+                new String(imageConfig(id), StandardCharsets.UTF_8)).getAsJsonObject();
+        List<HistoryEntry> out = new ArrayList<>();
+        int next = 0;
+        com.google.gson.JsonArray history = config.has("history") && config.get("history").isJsonArray()
+                ? config.getAsJsonArray("history") : new com.google.gson.JsonArray();
+        int described = 0;
+        for (com.google.gson.JsonElement el : history) {
+            if (!(el.getAsJsonObject().has("empty_layer") && el.getAsJsonObject().get("empty_layer").getAsBoolean())) {
+                described++;
+            }
+        }
+        // fewer entries than layers: the entries describe the top layers; the bottom ones have none
+        while (next < layers.size() - described) {
+            Digest layer = layers.get(next++);
+            out.add(new HistoryEntry(layer, layer(layer).size(), null, null, null));
+        }
+        if (!history.isEmpty()) {
+            for (com.google.gson.JsonElement el : history) {
+                com.google.gson.JsonObject h = el.getAsJsonObject();
+                boolean empty = h.has("empty_layer") && h.get("empty_layer").getAsBoolean();
+                Digest layer = null;
+                long size = 0;
+                if (!empty && next < layers.size()) {
+                    layer = layers.get(next++);
+                    size = layer(layer).size();
+                }
+                out.add(new HistoryEntry(layer, size, str(h, "created"), str(h, "created_by"), str(h, "comment")));
+            }
+        }
+        while (next < layers.size()) { // layers no history entry describes
+            Digest layer = layers.get(next++);
+            out.add(new HistoryEntry(layer, layer(layer).size(), null, null, null));
+        }
+        Collections.reverse(out);
+        return out;
+    }
+
+    private static String str(com.google.gson.JsonObject o, String k) {
+        return o.has(k) && o.get(k).isJsonPrimitive() ? o.get(k).getAsString() : null;
+    }
+
+    /**
+     * Removes an image name, or an image. A name of an image that has other names is only untagged (as
+     * docker rmi does); otherwise the image goes with all its names, refused while a container uses it.
+     * Its layers stay until {@link #gc}. Returns what was done: "untagged NAME" or "deleted ID".
+     */
+    public String removeImage(String ref) throws IOException {
+        Digest id = resolveImage(ref);
+        try (Staging staging = Staging.create(layout.tmp());
+             StoreLock lock = StoreLock.exclusive(layout.lockFile())) {
+            TreeMap<String, String> tags = readTags();
+            long names = tags.values().stream().filter(v -> v.equals(id.toString())).count();
+            if (tags.containsKey(ref) && names > 1) {
+                tags.remove(ref);
+                AtomicFiles.write(layout.tags(), Records.gson().toJson(tags).getBytes(StandardCharsets.UTF_8));
+                return "untagged " + ref;
+            }
+            for (String c : containerNames()) {
+                if (container(c).image().equals(id)) {
+                    throw new StoreException(StoreException.Kind.EXISTS, "image " + id.shortHex()
+                            + " is used by container " + c + ": remove the container first");
+                }
+            }
+            tags.values().removeIf(v -> v.equals(id.toString()));
+            AtomicFiles.write(layout.tags(), Records.gson().toJson(tags).getBytes(StandardCharsets.UTF_8));
+            Files.move(layout.imageDir(id), staging.dir().resolve("doomed"),
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.syncDirectory(layout.images());
+            return "deleted " + id;
+        }
+    }
+
+    /** What gc removed. */
+    public record GcResult(List<Digest> removedLayers, long bytes) {
+    }
+
+    /**
+     * Removes the layers that no image and no container reaches. Reachability is computed now from the
+     * image and container records (mark), never kept as counters; unreached layer directories are
+     * renamed out of sight under the locks and deleted after (sweep). Holding gc.lock exclusive, it
+     * waits for imports, commits and creates in progress, whose new layers are not referenced yet.
+     */
+    public GcResult gc() throws IOException {
+        List<Digest> removed = new ArrayList<>();
+        long bytes = 0;
+        try (StoreLock noAdding = StoreLock.exclusive(layout.gcLockFile());
+             Staging staging = Staging.create(layout.tmp())) {
+            try (StoreLock lock = StoreLock.exclusive(layout.lockFile())) {
+                java.util.Set<Digest> reachable = new java.util.HashSet<>();
+                for (Digest image : imageIds()) {
+                    reachable.addAll(imageLayers(image));
+                }
+                for (String c : containerNames()) {
+                    reachable.addAll(container(c).layers());
+                }
+                for (Digest l : hexNames(layout.layers())) {
+                    if (!reachable.contains(l)) {
+                        bytes += diskUsage(layout.layerDir(l));
+                        Files.move(layout.layerDir(l), staging.dir().resolve(l.hex()),
+                                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        removed.add(l);
+                    }
+                }
+                AtomicFiles.syncDirectory(layout.layers());
+            }
+            Staging.sweep(layout.tmp());
+        }
+        return new GcResult(removed, bytes);
+    }
+
+    /** Space per layer: on disk (diff and blob), and how many images use it. */
+    public record LayerUsage(Digest chainId, long size, long diskBytes, int images) {
+    }
+
+    /** Space per image: all its layers, the part shared with other images, the part only it uses. */
+    public record ImageUsage(Digest id, List<String> tags, long size, long shared, long unique, int containers) {
+    }
+
+    public record ContainerUsage(String name, Digest image, long upperBytes) {
+    }
+
+    public record Usage(List<ImageUsage> images, List<LayerUsage> layers, List<ContainerUsage> containers) {
+    }
+
+    /** {@code df}: disk usage, like {@code docker system df -v}. Layer sizes are measured on disk. */
+    public Usage df() throws IOException {
+        List<ImageInfo> images = images();
+        List<ContainerInfo> containers = containers();
+        Map<Digest, Integer> users = new java.util.HashMap<>();
+        for (ImageInfo i : images) {
+            for (Digest l : i.layers()) {
+                users.merge(l, 1, Integer::sum);
+            }
+        }
+        Map<Digest, Long> disk = new java.util.HashMap<>();
+        List<LayerUsage> layers = new ArrayList<>();
+        for (LayerInfo l : layers()) {
+            long d = diskUsage(layout.layerDir(l.chainId()));
+            disk.put(l.chainId(), d);
+            layers.add(new LayerUsage(l.chainId(), l.size(), d, users.getOrDefault(l.chainId(), 0)));
+        }
+        List<ImageUsage> out = new ArrayList<>();
+        for (ImageInfo i : images) {
+            long size = 0;
+            long shared = 0;
+            for (Digest l : i.layers()) {
+                long d = disk.getOrDefault(l, 0L);
+                size += d;
+                if (users.getOrDefault(l, 0) > 1) {
+                    shared += d;
+                }
+            }
+            int n = (int) containers.stream().filter(c -> c.image().equals(i.id())).count();
+            out.add(new ImageUsage(i.id(), i.tags(), size, shared, size - shared, n));
+        }
+        List<ContainerUsage> cs = new ArrayList<>();
+        for (ContainerInfo c : containers) {
+            cs.add(new ContainerUsage(c.name(), c.image(), diskUsage(layout.containerUpper(c.name()))));
+        }
+        return new Usage(out, layers, cs);
+    }
+
+    /** Bytes of the regular files under dir (each hard-linked file once), not following links. */
+    private static long diskUsage(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return 0;
+        }
+        java.util.Set<Object> seen = new java.util.HashSet<>();
+        long[] total = {0};
+        Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) {
+                if (a.isRegularFile() && (a.fileKey() == null || seen.add(a.fileKey()))) {
+                    total[0] += a.size();
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+        return total[0];
+    }
+
+    private List<String> containerNames() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.containers())) {
+            for (Path p : ds) {
+                names.add(p.getFileName().toString());
+            }
+        }
+        Collections.sort(names);
+        return names;
+    }
+
+    /** Copies what is read to a file, and the rest of the stream when closed, so the file is the whole blob. */
+    private static final class Tee extends java.io.FilterInputStream {
+        private final java.io.OutputStream copy;
+
+        Tee(InputStream in, java.io.OutputStream copy) {
+            super(in);
+            this.copy = new java.io.BufferedOutputStream(copy, 1 << 16);
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                copy.write(b);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                copy.write(b, off, n);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            return super.skip(0) + read(new byte[(int) Math.min(n, 65536)], 0, (int) Math.min(n, 65536));
+        }
+
+        @Override
+        public void close() throws IOException {
+            try (copy) {
+                in.transferTo(copy);
+            } finally {
+                in.close();
             }
         }
     }

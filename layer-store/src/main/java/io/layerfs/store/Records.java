@@ -14,8 +14,13 @@ final class Records {
     private Records() {
     }
 
-    /** layers/CHAINHEX/layer.json. parent is null for a bottom layer. */
-    record Layer(String chainId, String diffId, String parent, long size, String created) {
+    /**
+     * layers/CHAINHEX/layer.json. parent is null for a bottom layer. blobDigest, blobSize and mediaType
+     * describe layers/CHAINHEX/blob, the layer tar exactly as imported or committed (kept so that an
+     * export reproduces the image's digests); null/0 for a layer stored before blobs were kept.
+     */
+    record Layer(String chainId, String diffId, String parent, long size, String created, String mediaType,
+                 String blobDigest, long blobSize) {
     }
 
     /** images/IMAGEHEX/image.json. layers: chain IDs, bottom first. */

@@ -12,11 +12,13 @@ import java.util.regex.Pattern;
  * <pre>
  * ROOT/                          mode 0700
  *   lock                         flock: shared to read metadata, exclusive to change it
+ *   gc.lock                      flock: shared while content is added (import, commit, create), exclusive for gc
  *   tmp/                         staging; anything here is swept at start unless its owner holds ID.lock
  *     ID/  ID.lock
  *   layers/CHAINHEX/             one per chain ID, whatever number of images share it
  *     diff/                      the applied layer, in overlay format (0/0 whiteouts, trusted.overlay.opaque)
- *     layer.json                 chain ID, diffID, parent chain ID, size
+ *     layer.json                 chain ID, diffID, parent chain ID, size, blob digest and media type
+ *     blob                       the layer tar as imported or committed (plain, gzip or zstd), for export
  *   images/IMAGEHEX/             IMAGEHEX = sha256 of the image config (the image ID)
  *     config.json                the OCI image config, byte for byte as imported
  *     image.json                 layer chain IDs (bottom first), created, source
@@ -68,6 +70,11 @@ public final class StoreLayout {
         return root.resolve("lock");
     }
 
+    /** Held shared by every command that adds content, exclusive by gc: gc never sees half an import. */
+    public Path gcLockFile() {
+        return root.resolve("gc.lock");
+    }
+
     public Path tmp() {
         return root.resolve("tmp");
     }
@@ -82,6 +89,10 @@ public final class StoreLayout {
 
     public Path layerDiff(Digest chainId) {
         return layerDir(chainId).resolve(DIFF);
+    }
+
+    public Path layerBlob(Digest chainId) {
+        return layerDir(chainId).resolve(BLOB);
     }
 
     public Path layerRecord(Digest chainId) {
@@ -131,6 +142,7 @@ public final class StoreLayout {
     // Names inside a staged directory, which is built in tmp/ and then renamed to its final place.
     static final String DIFF = "diff";
     static final String LAYER_JSON = "layer.json";
+    static final String BLOB = "blob";
     static final String CONFIG_JSON = "config.json";
     static final String IMAGE_JSON = "image.json";
     static final String CONTAINER_JSON = "container.json";

@@ -20,17 +20,18 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code layerfs image import|ls}. */
+/** {@code layerfs image import|ls|export|history|rm}. */
 @Command(name = "image", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Imports and lists images in the store.",
-        subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class})
+        subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Export.class,
+            ImageCommand.History.class, ImageCommand.Rm.class})
 final class ImageCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "missing command: use 'layerfs image import' or 'layerfs image ls'");
+        throw new ParameterException(spec.commandLine(), "missing command: use 'layerfs image import|ls|export|history|rm'");
     }
 
     static Path cwd() {
@@ -105,6 +106,102 @@ final class ImageCommand implements Callable<Integer> {
                         out.printf("%-12s  %-40s  %6d  %12d%n", i.id().shortHex(),
                                 i.tags().isEmpty() ? "<none>" : String.join(",", i.tags()), i.layers().size(), i.size());
                     }
+                }
+            } catch (IOException e) {
+                throw StoreOptions.failure(e);
+            }
+            return ExitCode.OK.code;
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true, versionProvider = Version.class,
+            description = {"Writes an image as an OCI layout directory, or as a docker save archive when the name "
+                    + "ends in .tar (podman load, skopeo copy docker-archive:).",
+                "Config and layers are the stored bytes: the image keeps its ID."})
+    static final class Export implements Callable<Integer> {
+        @Mixin
+        StoreOptions store;
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "Image name or ID.")
+        String image;
+        @Parameters(index = "1", paramLabel = "DIR|FILE.tar", description = "Where to write it (must not exist).")
+        Path target;
+        @Option(names = "--format", paramLabel = "oci|docker",
+                description = "oci: a layout directory (or an OCI archive for FILE.tar); docker: a docker save archive.")
+        String format;
+
+        @Override
+        public Integer call() throws CliException {
+            try {
+                Path t = cwd().resolve(target);
+                store.open(cwd()).export(image, t, io.layerfs.store.ImageExporter.formatFor(t, format));
+            } catch (IOException e) {
+                throw StoreOptions.failure(e);
+            }
+            return ExitCode.OK.code;
+        }
+    }
+
+    @Command(name = "history", mixinStandardHelpOptions = true, versionProvider = Version.class,
+            description = "Shows how an image was built, newest step first: layer, size, created by.")
+    static final class History implements Callable<Integer> {
+        @Spec
+        private CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @Parameters(paramLabel = "IMAGE", description = "Image name or ID.")
+        String image;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws CliException {
+            PrintWriter out = spec.commandLine().getOut();
+            try {
+                List<LayerStore.HistoryEntry> rows = store.open(cwd()).history(image);
+                if (json) {
+                    List<Map<String, Object>> list = new ArrayList<>();
+                    for (LayerStore.HistoryEntry h : rows) {
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("layer", h.layer() == null ? null : h.layer().toString());
+                        m.put("size", h.size());
+                        m.put("created", h.created());
+                        m.put("createdBy", h.createdBy());
+                        m.put("comment", h.comment());
+                        list.add(m);
+                    }
+                    printJson(out, list);
+                } else {
+                    out.printf("%-12s  %-25s  %12s  %s%n", "LAYER", "CREATED", "SIZE", "CREATED BY");
+                    for (LayerStore.HistoryEntry h : rows) {
+                        String by = h.createdBy() == null ? "" : h.createdBy();
+                        out.printf("%-12s  %-25s  %12d  %s%n", h.layer() == null ? "<missing>" : h.layer().shortHex(),
+                                h.created() == null ? "" : h.created(), h.size(), by.length() > 60 ? by.substring(0, 57) + "..." : by);
+                    }
+                }
+            } catch (IOException e) {
+                throw StoreOptions.failure(e);
+            }
+            return ExitCode.OK.code;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, versionProvider = Version.class,
+            description = {"Removes an image name, or the image when it is its last name or an ID.",
+                "Refused while a container uses the image; its layers go at the next 'layerfs gc'."})
+    static final class Rm implements Callable<Integer> {
+        @Spec
+        private CommandSpec spec;
+        @Mixin
+        StoreOptions store;
+        @Parameters(paramLabel = "IMAGE", arity = "1..*", description = "Image names or IDs.")
+        List<String> images;
+
+        @Override
+        public Integer call() throws CliException {
+            try {
+                LayerStore s = store.open(cwd());
+                for (String i : images) {
+                    spec.commandLine().getOut().println(s.removeImage(i));
                 }
             } catch (IOException e) {
                 throw StoreOptions.failure(e);

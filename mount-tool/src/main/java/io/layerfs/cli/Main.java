@@ -73,6 +73,10 @@ public final class Main {
         cli.addSubcommand(new CreateCommand());
         cli.addSubcommand(new PsCommand());
         cli.addSubcommand(new RmCommand());
+        cli.addSubcommand(new DiffCommand());
+        cli.addSubcommand(new CommitCommand());
+        cli.addSubcommand(new GcCommand());
+        cli.addSubcommand(new DfCommand());
         cli.addSubcommand("help", new CommandLine.HelpCommand());
         // "@x" is a directory name here, not a file of arguments; settings apply to subcommands added so far.
         cli.setExpandAtFiles(false);

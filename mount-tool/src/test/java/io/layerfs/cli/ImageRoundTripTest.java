@@ -1,0 +1,184 @@
+package io.layerfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.layerfs.testkit.MountTests;
+
+/**
+ * Images between buildah/podman and layerfs, both ways, compared by the tree a container shows
+ * (path|type|mode|uid|gid|size|md5, as {@link PodmanInteropTest} lists it):
+ * buildah build --layers → buildah push oci:DIR and docker-archive:FILE → layerfs image import →
+ * create → mount --container → chroot listing equals podman run's listing; then layerfs commit →
+ * image export → podman load → podman run shows the committed tree; and export → re-import keeps the ID.
+ * podman's own additions at run time (/etc/mtab, the root directory's mode, mount points) are left out.
+ */
+class ImageRoundTripTest {
+    private static final String CONTAINERFILE = String.join("\n",
+            "FROM scratch",
+            "COPY busybox /bin/busybox",
+            "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]",
+            "RUN mkdir -p /etc /data/sub /gone && echo one > /data/a && echo two > /data/sub/b && echo x > /gone/x"
+                    + " && echo keep > /etc/keep",
+            "RUN rm /data/a && rm -rf /gone && chmod 600 /data/sub/b && echo more >> /etc/keep",
+            "RUN rm -rf /data/sub && mkdir /data/sub && echo new > /data/sub/new && mkdir /gone && ln -s /etc/keep /link",
+            "");
+
+    private static final String LIST = "cd / && find . -xdev \\( -path ./proc -o -path ./sys -o -path ./dev"
+            + " -o -path ./run -o -path ./etc/hosts -o -path ./etc/hostname -o -path ./etc/resolv.conf"
+            + " -o -path ./etc/passwd -o -path ./etc/group -o -path ./etc/mtab -o -path ./.containerenv \\) -prune -o -print | sort"
+            + " | while read -r p; do s=$(stat -c '%n|%F|%a|%u|%g' \"$p\");"
+            + " if [ -L \"$p\" ]; then echo \"$s|$(readlink \"$p\")\";"
+            + " elif [ -f \"$p\" ]; then echo \"$s|$(stat -c %s \"$p\")|$(md5sum < \"$p\" | cut -c1-32)\";"
+            + " else echo \"$s\"; fi; done";
+
+    @TempDir
+    Path tmp;
+    Path conf;
+
+    @Test
+    void buildahImage_importMountCommitExport_sameTreesAsPodman() throws Exception {
+        MountTests.requireFuse();
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/buildah")) && Files.isExecutable(Path.of("/usr/bin/podman")),
+                "needs buildah and podman");
+        tmp = tmp.toRealPath();
+        Path context = Files.createDirectories(tmp.resolve("context"));
+        Files.copy(Path.of("/bin/busybox"), context.resolve("busybox"));
+        Files.writeString(context.resolve("Containerfile"), CONTAINERFILE);
+        conf = tmp.resolve("containers.conf");
+        Files.writeString(conf, "[containers]\ndefault_ulimits = []\n");
+        List<String> storage = List.of("--root", tmp.resolve("c-root").toString(), "--runroot",
+                tmp.resolve("c-runroot").toString(), "--storage-driver", "vfs");
+
+        run(cat(List.of("buildah"), storage, List.of("bud", "--isolation", "chroot", "--layers", "-t", "rt",
+                context.toString())));
+        run(cat(List.of("buildah"), storage, List.of("push", "rt", "oci:" + tmp.resolve("oci"))));
+        run(cat(List.of("buildah"), storage, List.of("push", "rt", "docker-archive:" + tmp.resolve("rt.tar") + ":rt:latest")));
+        List<String> podmanTree = run(cat(List.of("podman"), storage, List.of("run", "--rm", "--network", "none",
+                "--runtime", "/usr/sbin/runc", "--cgroup-manager", "cgroupfs", "rt", "sh", "-c", LIST)));
+        assertTrue(podmanTree.contains("./etc/keep|regular file|644|0|0|10|" + md5("keep\nmore\n")), podmanTree.toString());
+
+        String root = tmp.resolve("store").toString();
+        assertEquals(0, cli("image", "import", "--root", root, tmp.resolve("oci").toString(), "--tag", "from-oci"));
+        assertEquals(0, cli("image", "import", "--root", root, tmp.resolve("rt.tar").toString(), "--tag", "from-docker"));
+        String layers = out("layer", "ls", "--root", root);
+        assertTrue(layers.split("\n").length >= 5, "multi-layer: " + layers);
+        for (String image : List.of("from-oci", "from-docker")) {
+            String name = "c-" + image;
+            assertEquals(0, cli("create", "--root", root, image, "--name", name));
+            assertEquals(podmanTree, listMounted(root, name, null), image);
+        }
+
+        // change the container, commit, export, podman load, compare
+        List<String> changed = listMounted(root, "c-from-oci",
+                "rm -rf /data && echo committed > /etc/keep && mkdir /added && echo a > /added/f && rm /bin/vi");
+        String diff = out("diff", "--root", root, "c-from-oci");
+        assertTrue(diff.contains("D /data") && diff.contains("A /added/f") && diff.contains("C /etc/keep")
+                && diff.contains("D /bin/vi"), diff);
+        assertEquals(0, cli("commit", "--root", root, "c-from-oci", "--tag", "localhost/committed:latest"));
+        Path archive = tmp.resolve("committed.tar");
+        assertEquals(0, cli("image", "export", "--root", root, "localhost/committed:latest", archive.toString()));
+        run(cat(List.of("podman"), storage, List.of("load", "-i", archive.toString())));
+        List<String> loaded = run(cat(List.of("podman"), storage, List.of("run", "--rm", "--network", "none",
+                "--runtime", "/usr/sbin/runc", "--cgroup-manager", "cgroupfs", "localhost/committed:latest",
+                "sh", "-c", LIST)));
+        assertEquals(changed, loaded);
+
+        // export → re-import keeps the image ID; skopeo reads the OCI export
+        Path ociOut = tmp.resolve("committed-oci");
+        assertEquals(0, cli("image", "export", "--root", root, "localhost/committed:latest", ociOut.toString()));
+        run(List.of("skopeo", "inspect", "oci:" + ociOut));
+        String before = out("image", "ls", "--root", root, "--json");
+        String fresh = tmp.resolve("store2").toString();
+        String imported = out("image", "import", "--root", fresh, ociOut.toString());
+        String id = imported.split(" ")[0];
+        assertTrue(before.contains(id), id + " in " + before);
+        run(cat(List.of("podman"), storage, List.of("rmi", "-a", "-f")));
+    }
+
+    /** Mounts the container, optionally changes it through the mount, and lists it by chroot. */
+    private List<String> listMounted(String root, String name, String change) throws Exception {
+        Path mnt = Files.createDirectories(tmp.resolve("mnt-" + name));
+        assertEquals(0, cli("mount", "--root", root, "--container", name, mnt.toString()));
+        try {
+            if (change != null) {
+                run(List.of("chroot", mnt.toString(), "/bin/sh", "-c", change));
+            }
+            return run(List.of("chroot", mnt.toString(), "/bin/sh", "-c", LIST));
+        } finally {
+            assertEquals(0, cli("umount", mnt.toString()));
+        }
+    }
+
+    private final StringWriter outBuf = new StringWriter();
+    private final StringWriter errBuf = new StringWriter();
+
+    private int cli(String... args) {
+        outBuf.getBuffer().setLength(0);
+        errBuf.getBuffer().setLength(0);
+        int rc = Main.run(args, LinuxHost.INSTANCE, tmp, new PrintWriter(outBuf, true), new PrintWriter(errBuf, true));
+        if (rc != 0) {
+            System.err.println(String.join(" ", args) + ": " + errBuf);
+        }
+        return rc;
+    }
+
+    private String out(String... args) {
+        assertEquals(0, cli(args), String.join(" ", args) + ": " + errBuf);
+        return outBuf.toString();
+    }
+
+    @SafeVarargs
+    private static List<String> cat(List<String>... parts) {
+        List<String> out = new ArrayList<>();
+        for (List<String> p : parts) {
+            out.addAll(p);
+        }
+        return out;
+    }
+
+    private List<String> run(List<String> cmd) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("CONTAINERS_CONF", conf.toString());
+        Process p = pb.start();
+        p.getOutputStream().close();
+        StringBuilder err = new StringBuilder();
+        Thread t = new Thread(() -> {
+            try {
+                err.append(new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+            } catch (IOException ignored) {
+                // the exit status tells
+            }
+        });
+        t.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "timed out: " + cmd);
+        t.join();
+        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + err + out);
+        // the root directory's mode is the runtime's choice (podman shows 555), not the image's
+        return out.isEmpty() ? List.of() : List.of(out.split("\n")).stream().filter(l -> !l.startsWith(".|")).toList();
+    }
+
+    private static String md5(String s) throws Exception {
+        byte[] d = java.security.MessageDigest.getInstance("MD5").digest(s.getBytes(StandardCharsets.UTF_8));
+        StringBuilder sb = new StringBuilder();
+        for (byte b : d) {
+            sb.append(String.format("%02x", b));
+        }
+        return sb.toString();
+    }
+}
