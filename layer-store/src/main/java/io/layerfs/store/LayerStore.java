@@ -352,6 +352,18 @@ public final class LayerStore {
         return out;
     }
 
+    /** The layer directories of an image, highest first (the order of lowerdir=). */
+    public List<Path> imageLowers(String ref) throws IOException {
+        Digest image = resolveImage(ref);
+        Records.Image rec = Records.fromJson(Files.readAllBytes(layout.imageRecord(image)), Records.Image.class,
+                "image record " + image.shortHex());
+        List<Path> lowers = new ArrayList<>();
+        for (Digest l : digests(rec.layers())) {
+            lowers.add(0, layout.layerDiff(l));
+        }
+        return lowers;
+    }
+
     /** The directories to mount for a container. */
     public MountPlan mountPlan(String name) throws IOException {
         ContainerInfo c = container(name);

@@ -27,6 +27,10 @@ import picocli.CommandLine.Spec;
             "  layerfs mount --lower /img/base /mnt/ro",
             "  layerfs -o lowerdir=l/top:l/base,upperdir=up,workdir=work merged   # podman",
             "  layerfs umount /c/merged",
+            "  layerfs explain /etc/motd --mount /c/merged          # why visible or hidden",
+            "  layerfs whiteouts /c/upper                           # every marker and its encoding",
+            "  layerfs lint /img/top /img/base --upper /c/up        # problems, exit 1 if any",
+            "  layerfs convert --to kernel ./layer ./layer-kernel   # rewrite the markers",
             "  layerfs mount --help",
             "",
         })
@@ -36,6 +40,7 @@ final class LayerfsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "missing command: use 'layerfs mount' or 'layerfs umount'");
+        throw new ParameterException(spec.commandLine(),
+                "missing command: use 'layerfs mount', 'umount', 'explain', 'whiteouts', 'lint' or 'convert'");
     }
 }

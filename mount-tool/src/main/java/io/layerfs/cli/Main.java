@@ -77,6 +77,10 @@ public final class Main {
         cli.addSubcommand(new CommitCommand());
         cli.addSubcommand(new GcCommand());
         cli.addSubcommand(new DfCommand());
+        cli.addSubcommand(new ExplainCommand(host, cwd));
+        cli.addSubcommand(new WhiteoutsCommand(cwd));
+        cli.addSubcommand(new LintCommand(host, cwd));
+        cli.addSubcommand(new ConvertCommand(cwd));
         cli.addSubcommand("help", new CommandLine.HelpCommand());
         // "@x" is a directory name here, not a file of arguments; settings apply to subcommands added so far.
         cli.setExpandAtFiles(false);

@@ -10,8 +10,12 @@ import java.util.Optional;
  * kernel sees it now, which unlike {@code /etc/mtab} includes FUSE mounts made by any process.
  */
 final class MountTable {
-    /** One mountinfo line: the mount point and, after the " - " separator, type and source. */
-    record Mount(Path mountPoint, String fsType, String source) {
+    /**
+     * One mountinfo line: the mount point and, after the " - " separator, type, source and the
+     * filesystem's own options. superOptions is as the kernel wrote it: items split on ',' first,
+     * then {@link #unescape}d (a ',' inside a value is written as \054).
+     */
+    record Mount(Path mountPoint, String fsType, String source, String superOptions) {
     }
 
     private final List<Mount> mounts;
@@ -30,7 +34,8 @@ final class MountTable {
             if (dash < 6 || f.length < dash + 3) {
                 continue;
             }
-            mounts.add(new Mount(Path.of(unescape(f[4])), unescape(f[dash + 1]), unescape(f[dash + 2])));
+            mounts.add(new Mount(Path.of(unescape(f[4])), unescape(f[dash + 1]), unescape(f[dash + 2]),
+                    f.length > dash + 3 ? f[dash + 3] : ""));
         }
         return new MountTable(mounts);
     }
