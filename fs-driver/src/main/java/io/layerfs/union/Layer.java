@@ -29,10 +29,13 @@ final class Layer {
         this.lowerPosition = upper || index < 0 ? -1 : index - firstLowerIndex;
     }
 
-    /** "upper PATH", or "lower N PATH" with N the position in lowerdir= (0 is the leftmost, highest). */
+    /**
+     * "upper PATH", or "lower N PATH" with N the position in lowerdir= counted from 1 (the leftmost,
+     * highest), as {@code layerfs explain} numbers them.
+     */
     @Override
     public String toString() {
-        return upper ? "upper " + root : index < 0 ? "workdir " + root : "lower " + lowerPosition + " " + root;
+        return upper ? "upper " + root : index < 0 ? "workdir " + root : "lower " + (lowerPosition + 1) + " " + root;
     }
 
 }

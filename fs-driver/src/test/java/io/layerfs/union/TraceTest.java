@@ -74,7 +74,7 @@ class TraceTest {
         }
         List<String> lines = Files.readAllLines(file);
         assertEquals(2, lines.size(), String.join("\n", lines));
-        assertTrue(lines.get(0).contains("\"path\":\"/etc/motd\",\"layer\":\"lower 0 " + s.lower(0) + "\""), lines.get(0));
+        assertTrue(lines.get(0).contains("\"path\":\"/etc/motd\",\"layer\":\"lower 1 " + s.lower(0) + "\""), lines.get(0));
         assertTrue(lines.get(1).contains("\"path\":\"/nothing\",\"layer\":null"), lines.get(1));
     }
 }
