@@ -242,6 +242,38 @@ public final class LayerFixture {
             return this;
         }
 
+        /**
+         * A new regular file of exactly size bytes (benchmark payloads up to gigabytes): written in
+         * 1 MiB pieces of a fixed non-zero pattern, so every block is allocated (no holes for copy-up
+         * to skip) and the content depends only on the offset.
+         */
+        public Layer fileOfSize(String rel, long size, int mode) {
+            byte[] chunk = new byte[1 << 20];
+            for (int i = 0; i < chunk.length; i++) {
+                chunk[i] = (byte) (i * 31 + 7);
+            }
+            try {
+                parents(rel);
+                int fd = SYS.openat(Sys.AT_FDCWD, abs(rel), Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL, 0600);
+                try {
+                    long done = 0;
+                    while (done < size) {
+                        int n = (int) Math.min(chunk.length, size - done);
+                        // a short write is retried from where it stopped: the pattern is per chunk offset
+                        int at = (int) (done % chunk.length);
+                        byte[] piece = at == 0 ? chunk : java.util.Arrays.copyOfRange(chunk, at, chunk.length);
+                        done += SYS.pwrite(fd, piece, Math.min(n, piece.length), done);
+                    }
+                } finally {
+                    SYS.close(fd);
+                }
+                SYS.fchmodat(Sys.AT_FDCWD, abs(rel), mode);
+            } catch (SysException e) {
+                throw failure(e);
+            }
+            return this;
+        }
+
         public Layer symlink(String rel, String target) {
             try {
                 parents(rel);

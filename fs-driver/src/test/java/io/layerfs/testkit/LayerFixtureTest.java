@@ -141,6 +141,21 @@ class LayerFixtureTest {
     }
 
     @Test
+    void fileOfSize_hasExactSizeModeAndNoHoles() throws Exception {
+        long size = 3L * (1 << 20) + 123;
+        Path base = LayerFixture.in(tmp.resolve("layers")).layer("base").fileOfSize("big/data", size, 0640)
+                .layers().get(0);
+        Stat st = SYS.lstat(Sys.AT_FDCWD, abs(base.resolve("big/data")));
+        assertEquals(size, st.size);
+        assertEquals(0640, st.permissions());
+        assertTrue(st.blocks * 512 >= size, "every block allocated");
+        byte[] data = Files.readAllBytes(base.resolve("big/data"));
+        assertEquals((byte) 7, data[0]);
+        assertEquals(data[5], data[(1 << 20) + 5], "pattern repeats every MiB");
+        assertEquals((byte) (122 * 31 + 7), data[data.length - 1], "last byte, offset 122 in its MiB");
+    }
+
+    @Test
     void charDevice_encodesMajorMinor() throws Exception {
         Path l = LayerFixture.in(tmp).layer("l").charDevice("null", 1, 3, 0666).path();
         Stat st = SYS.lstat(Sys.AT_FDCWD, abs(l.resolve("null")));
