@@ -45,13 +45,75 @@ final class FuseAdapter extends FuseStubFS {
 
     /** Runs libfuse's main loop on the calling thread until unmounted; returns its exit status. */
     int runLoop(String[] args) {
-        // libfuse 2 reads these bits of fuse_operations (right after bmap): nullpath_ok lets
-        // operations on open-but-unlinked files arrive without a path (we use the handle);
-        // utime_omit_ok passes UTIME_NOW / UTIME_OMIT through unchanged.
+        setFlags();
+        return libFuse.fuse_main_real(args.length, args, fuseOperations, jnr.ffi.Struct.size(fuseOperations), null);
+    }
+
+    /**
+     * libfuse 2 reads these bits of fuse_operations (right after bmap): nullpath_ok lets operations
+     * on open-but-unlinked files arrive without a path (we use the handle); utime_omit_ok passes
+     * UTIME_NOW / UTIME_OMIT through unchanged.
+     */
+    private void setFlags() {
         Pointer ops = jnr.ffi.Struct.getMemory(fuseOperations);
         long flagsAt = fuseOperations.bmap.offset() + 8;
         ops.putInt(flagsAt, ops.getInt(flagsAt) | 1 | 4);
-        return libFuse.fuse_main_real(args.length, args, fuseOperations, jnr.ffi.Struct.size(fuseOperations), null);
+    }
+
+    /**
+     * Mounts with fuse_setup and serves with {@code threads} Java threads, each receiving and
+     * processing requests itself (see {@link LibFuseLoop}). Returns when unmounted; 1 if the mount
+     * could not be made.
+     */
+    int runJavaLoop(String[] args, int threads) throws InterruptedException {
+        setFlags();
+        LibFuseLoop lib = jnr.ffi.LibraryLoader.create(LibFuseLoop.class).failImmediately().load("libfuse.so.2");
+        Runtime rt = Runtime.getRuntime(lib);
+        jnr.ffi.byref.PointerByReference mountpoint = new jnr.ffi.byref.PointerByReference();
+        jnr.ffi.byref.IntByReference multithreaded = new jnr.ffi.byref.IntByReference();
+        Pointer fuse = lib.fuse_setup(args.length, args, jnr.ffi.Struct.getMemory(fuseOperations),
+                jnr.ffi.Struct.size(fuseOperations), mountpoint, multithreaded, null);
+        if (fuse == null) {
+            return 1;
+        }
+        Pointer session = lib.fuse_get_session(fuse);
+        Pointer chan = lib.fuse_session_next_chan(session, null);
+        long bufsize = lib.fuse_chan_bufsize(chan);
+        Thread[] workers = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            workers[i] = new Thread(() -> serve(lib, rt, session, chan, bufsize), "layerfs-fuse-" + i);
+            workers[i].setDaemon(true);
+            workers[i].start();
+        }
+        for (Thread t : workers) {
+            t.join();
+        }
+        lib.fuse_teardown(fuse, mountpoint.getValue());
+        return 0;
+    }
+
+    /** One worker: receive a request, process it (our callbacks run on this thread), until the session ends. */
+    private static void serve(LibFuseLoop lib, Runtime rt, Pointer session, Pointer chan, long bufsize) {
+        // struct fuse_buf { size_t size; int flags; void *mem; int fd; off_t pos; } (x86_64: 40 bytes)
+        Pointer buf = Memory.allocateDirect(rt, 40);
+        Pointer data = Memory.allocateDirect(rt, bufsize);
+        Pointer ch = Memory.allocateDirect(rt, 8);
+        while (lib.fuse_session_exited(session) == 0) {
+            buf.putLong(0, bufsize);
+            buf.putInt(8, 0);
+            buf.putPointer(16, data);
+            buf.putInt(24, -1);
+            buf.putLong(32, 0);
+            ch.putPointer(0, chan);
+            int res = lib.fuse_session_receive_buf(session, buf, ch);
+            if (res == -4 /* EINTR */ || res == -11 /* EAGAIN */) {
+                continue;
+            }
+            if (res <= 0) {
+                break; // unmounted (ENODEV) or the connection ended
+            }
+            lib.fuse_session_process_buf(session, buf, ch.getPointer(0));
+        }
     }
 
     private Caller caller() {

