@@ -190,10 +190,24 @@ final class BackgroundLauncher {
      * be reading. The log file starts with a line naming the mount.
      */
     static void reportReady(PrintWriter out, MountRequest request) {
-        out.println(READY);
-        out.flush();
         Path log = request.work() == null ? Path.of("/dev/null") : request.work().resolve(LOG_FILE);
-        Stdio.redirectTo(log);
+        // The parent returns as soon as it reads READY, and its caller may look at the log and at our
+        // descriptors at once: so the redirect and the first log line come first, and READY goes to
+        // the pipe through a second descriptor of it, opened before fd 1 is replaced.
+        try (java.io.FileOutputStream toParent = new java.io.FileOutputStream("/proc/self/fd/1")) {
+            Stdio.redirectTo(log);
+            logServing(request);
+            toParent.write((READY + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            toParent.flush();
+        } catch (java.io.IOException e) {
+            out.println(READY);
+            out.flush();
+            Stdio.redirectTo(log);
+            logServing(request);
+        }
+    }
+
+    private static void logServing(MountRequest request) {
         System.err.println("layerfs: " + Instant.now() + " pid " + ProcessHandle.current().pid()
                 + " serving " + request.mountpoint());
         System.err.flush();
