@@ -7,12 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,13 +36,6 @@ class ImageRoundTripTest {
             "RUN rm -rf /data/sub && mkdir /data/sub && echo new > /data/sub/new && mkdir /gone && ln -s /etc/keep /link",
             "");
 
-    private static final String LIST = "cd / && find . -xdev \\( -path ./proc -o -path ./sys -o -path ./dev"
-            + " -o -path ./run -o -path ./etc/hosts -o -path ./etc/hostname -o -path ./etc/resolv.conf"
-            + " -o -path ./etc/passwd -o -path ./etc/group -o -path ./etc/mtab -o -path ./.containerenv \\) -prune -o -print | sort"
-            + " | while read -r p; do s=$(stat -c '%n|%F|%a|%u|%g' \"$p\");"
-            + " if [ -L \"$p\" ]; then echo \"$s|$(readlink \"$p\")\";"
-            + " elif [ -f \"$p\" ]; then echo \"$s|$(stat -c %s \"$p\")|$(md5sum < \"$p\" | cut -c1-32)\";"
-            + " else echo \"$s\"; fi; done";
 
     @TempDir
     Path tmp;
@@ -69,8 +60,8 @@ class ImageRoundTripTest {
         run(cat(List.of("buildah"), storage, List.of("push", "rt", "oci:" + tmp.resolve("oci"))));
         run(cat(List.of("buildah"), storage, List.of("push", "rt", "docker-archive:" + tmp.resolve("rt.tar") + ":rt:latest")));
         List<String> podmanTree = run(cat(List.of("podman"), storage, List.of("run", "--rm", "--network", "none",
-                "--runtime", "/usr/sbin/runc", "--cgroup-manager", "cgroupfs", "rt", "sh", "-c", LIST)));
-        assertTrue(podmanTree.contains("./etc/keep|regular file|644|0|0|10|" + md5("keep\nmore\n")), podmanTree.toString());
+                "--runtime", "/usr/sbin/runc", "--cgroup-manager", "cgroupfs", "rt", "sh", "-c", ContainerTools.LIST)));
+        assertTrue(podmanTree.contains("./etc/keep|regular file|644|0|0|10|" + ContainerTools.md5("keep\nmore\n")), podmanTree.toString());
 
         String root = tmp.resolve("store").toString();
         assertEquals(0, cli("image", "import", "--root", root, tmp.resolve("oci").toString(), "--tag", "from-oci"));
@@ -95,7 +86,7 @@ class ImageRoundTripTest {
         run(cat(List.of("podman"), storage, List.of("load", "-i", archive.toString())));
         List<String> loaded = run(cat(List.of("podman"), storage, List.of("run", "--rm", "--network", "none",
                 "--runtime", "/usr/sbin/runc", "--cgroup-manager", "cgroupfs", "localhost/committed:latest",
-                "sh", "-c", LIST)));
+                "sh", "-c", ContainerTools.LIST)));
         assertEquals(changed, loaded);
 
         // export → re-import keeps the image ID; skopeo reads the OCI export
@@ -118,7 +109,7 @@ class ImageRoundTripTest {
             if (change != null) {
                 run(List.of("chroot", mnt.toString(), "/bin/sh", "-c", change));
             }
-            return run(List.of("chroot", mnt.toString(), "/bin/sh", "-c", LIST));
+            return run(List.of("chroot", mnt.toString(), "/bin/sh", "-c", ContainerTools.LIST));
         } finally {
             assertEquals(0, cli("umount", mnt.toString()));
         }
@@ -152,33 +143,7 @@ class ImageRoundTripTest {
     }
 
     private List<String> run(List<String> cmd) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().put("CONTAINERS_CONF", conf.toString());
-        Process p = pb.start();
-        p.getOutputStream().close();
-        StringBuilder err = new StringBuilder();
-        Thread t = new Thread(() -> {
-            try {
-                err.append(new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException ignored) {
-                // the exit status tells
-            }
-        });
-        t.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "timed out: " + cmd);
-        t.join();
-        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + err + out);
         // the root directory's mode is the runtime's choice (podman shows 555), not the image's
-        return out.isEmpty() ? List.of() : List.of(out.split("\n")).stream().filter(l -> !l.startsWith(".|")).toList();
-    }
-
-    private static String md5(String s) throws Exception {
-        byte[] d = java.security.MessageDigest.getInstance("MD5").digest(s.getBytes(StandardCharsets.UTF_8));
-        StringBuilder sb = new StringBuilder();
-        for (byte b : d) {
-            sb.append(String.format("%02x", b));
-        }
-        return sb.toString();
+        return ContainerTools.run(cmd, conf).stream().filter(l -> !l.startsWith(".|")).toList();
     }
 }

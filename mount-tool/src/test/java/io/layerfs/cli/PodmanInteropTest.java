@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,14 +43,6 @@ class PodmanInteropTest {
             "RUN echo final >> /etc/keep && chmod 640 /etc/keep && rm /bin/vi",
             "");
 
-    /** Lists the container's tree: path|type|mode|uid|gid|size|md5 or link target (no times, no nlink). */
-    private static final String LIST = "cd / && find . -xdev \\( -path ./proc -o -path ./sys -o -path ./dev"
-            + " -o -path ./run -o -path ./etc/hosts -o -path ./etc/hostname -o -path ./etc/resolv.conf"
-            + " -o -path ./.containerenv \\) -prune -o -print | sort | while read -r p; do"
-            + " s=$(stat -c '%n|%F|%a|%u|%g' \"$p\");"
-            + " if [ -L \"$p\" ]; then echo \"$s|$(readlink \"$p\")\";"
-            + " elif [ -f \"$p\" ]; then echo \"$s|$(stat -c %s \"$p\")|$(md5sum < \"$p\" | cut -c1-32)\";"
-            + " else echo \"$s\"; fi; done";
 
     @TempDir
     Path tmp;
@@ -70,7 +60,7 @@ class PodmanInteropTest {
         List<String> layerfs = buildAndList("layerfs", context, conf, launcher());
 
         assertTrue(kernel.size() > 250, "the image has busybox and its links: " + kernel.size());
-        assertTrue(kernel.contains("./etc/keep|regular file|640|0|0|16|" + md5("keep\nmore\nfinal\n")),
+        assertTrue(kernel.contains("./etc/keep|regular file|640|0|0|16|" + ContainerTools.md5("keep\nmore\nfinal\n")),
                 "kernel overlay, /etc/keep: " + kernel.stream().filter(l -> l.startsWith("./etc/")).toList());
         assertEquals(String.join("\n", kernel), String.join("\n", layerfs));
     }
@@ -96,49 +86,19 @@ class PodmanInteropTest {
         List<String> build = new ArrayList<>(List.of("buildah"));
         build.addAll(storage);
         build.addAll(List.of("bud", "--isolation", "chroot", "-t", "interop-" + name, context.toString()));
-        run(build, conf);
+        ContainerTools.run(build, conf);
 
         List<String> podman = new ArrayList<>(List.of("podman"));
         podman.addAll(storage);
         podman.addAll(List.of("run", "--rm", "--network", "none", "--runtime", "/usr/sbin/runc",
-                "--cgroup-manager", "cgroupfs", "interop-" + name, "sh", "-c", LIST));
-        List<String> lines = run(podman, conf);
+                "--cgroup-manager", "cgroupfs", "interop-" + name, "sh", "-c", ContainerTools.LIST));
+        List<String> lines = ContainerTools.run(podman, conf);
 
         List<String> cleanup = new ArrayList<>(List.of("podman"));
         cleanup.addAll(storage);
         cleanup.addAll(List.of("rmi", "-a", "-f"));
-        run(cleanup, conf);
+        ContainerTools.run(cleanup, conf);
         assertTrue(!Mounts.anyMountUnder(tmp), name + ": podman left mounts behind");
         return lines;
-    }
-
-    private static List<String> run(List<String> cmd, Path conf) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(false);
-        pb.environment().put("CONTAINERS_CONF", conf.toString());
-        Process p = pb.start();
-        p.getOutputStream().close();
-        StringBuilder err = new StringBuilder();
-        Thread errReader = new Thread(() -> {
-            try {
-                err.append(new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException ignored) {
-                // the exit status tells
-            }
-        });
-        errReader.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "timed out: " + cmd);
-        errReader.join();
-        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + err + out);
-        return out.isEmpty() ? List.of() : List.of(out.split("\n"));
-    }
-
-    private static String md5(String s) throws Exception {
-        byte[] d = java.security.MessageDigest.getInstance("MD5").digest(s.getBytes(StandardCharsets.UTF_8));
-        StringBuilder sb = new StringBuilder();
-        for (byte b : d) {
-            sb.append(String.format("%02x", b));
-        }
-        return sb.toString();
     }
 }
