@@ -66,6 +66,11 @@ public final class FuseMount implements AutoCloseable {
         opts.add("kernel_cache");
         opts.add("big_writes");
         opts.add("max_write=131072");
+        // names, present or absent, change only through this mount, and the kernel updates its
+        // dentries on every such change: long entry and negative timeouts are safe. Attributes keep
+        // libfuse's 1 s: a hard-linked file's other names are other kernel inodes under the path API.
+        opts.add("entry_timeout=" + NAME_TIMEOUT_SECONDS);
+        opts.add("negative_timeout=" + NAME_TIMEOUT_SECONDS);
         if (sys.geteuid() == 0) {
             opts.add("allow_other");
         }
@@ -114,6 +119,9 @@ public final class FuseMount implements AutoCloseable {
         }
         return new FuseMount(mnt, loop, exit);
     }
+
+    /** How long the kernel may trust a looked-up name or a lookup miss (one day). */
+    private static final int NAME_TIMEOUT_SECONDS = 86_400;
 
     /** Java threads serving requests unless LAYERFS_FUSE_THREADS says otherwise. */
     private static final int DEFAULT_THREADS = 4;
