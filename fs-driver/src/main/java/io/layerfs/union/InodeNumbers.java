@@ -13,10 +13,13 @@ import io.layerfs.sys.Stat;
  * <li>an upper object copied up from a lower shows the number of that lower object (its origin),
  *     found after a remount the way {@link UnionFs} works out origins: a regular file from the
  *     {@code user.fuseoverlayfs.origin} xattr written at copy-up (the lower path, as
- *     fuse-overlayfs writes it), a merged directory from the directory below it, a symlink or
- *     special file from the same name below it when that is the same kind of object (same target,
- *     same device number); anything else, an object made in the upper, shows its own number.
+ *     fuse-overlayfs writes it), a merged directory from the directory below it; an object made
+ *     in the upper shows its own number;
+ * <li>a copied-up symlink or special file (which cannot carry a user xattr) keeps its origin's
+ *     number until unmount, then shows its own.
  * </ul>
+ * No two visible objects share a number: a lower file's copy is linked under all its visible
+ * names, and a merged directory hides the lower directory whose number it shows.
  * Layers on other filesystems than the upper are told apart by high bits (as overlayfs' xino
  * does): bits 56 and up hold the index of the filesystem in layer order (upper, then lowers
  * top to bottom), which is the same at every mount of the same stack, so numbers stay unique

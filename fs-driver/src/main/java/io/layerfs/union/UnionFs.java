@@ -208,23 +208,19 @@ public final class UnionFs implements AutoCloseable {
             }
             return inodes.own(st);
         }
-        String originRel = e.rel;
-        if (st.isRegular()) {
-            byte[] v = sys.lgetxattrAt(upper.fd, e.rel, ForeignOrigins.FUSE_OVERLAYFS_ORIGIN);
-            originRel = v == null ? null : ForeignOrigins.originPath(v);
-            if (originRel == null || originRel.isEmpty() || originRel.startsWith("/") || originRel.contains("..")) {
-                return inodes.own(st);
-            }
+        if (!st.isRegular()) {
+            return inodes.own(st);
+        }
+        byte[] v = sys.lgetxattrAt(upper.fd, e.rel, ForeignOrigins.FUSE_OVERLAYFS_ORIGIN);
+        String originRel = v == null ? null : ForeignOrigins.originPath(v);
+        if (originRel == null || originRel.isEmpty() || originRel.startsWith("/") || originRel.contains("..")) {
+            return inodes.own(st);
         }
         for (int i = 1; i < layers.length; i++) {
             Stat lower = sys.lstatOrNull(layers[i].fd, originRel);
-            if (lower == null) {
-                continue;
+            if (lower != null) {
+                return lower.isRegular() ? inodes.of(lower) : inodes.own(st);
             }
-            boolean same = lower.type() == st.type() && (!lower.isSymlink()
-                    || sys.readlinkat(layers[i].fd, originRel).equals(sys.readlinkat(upper.fd, e.rel)))
-                    && (st.isRegular() || lower.isSymlink() || (lower.rdev == st.rdev && lower.rdev != 0));
-            return same ? inodes.of(lower) : inodes.own(st);
         }
         return inodes.own(st);
     }
