@@ -17,9 +17,6 @@ final class MountTable {
      * filesystem's "major:minor" (field 3); for FUSE it names the connection in fusectl.
      */
     record Mount(Path mountPoint, String fsType, String source, String superOptions, String device) {
-        Mount(Path mountPoint, String fsType, String source, String superOptions) {
-            this(mountPoint, fsType, source, superOptions, "");
-        }
     }
 
     private final List<Mount> mounts;
