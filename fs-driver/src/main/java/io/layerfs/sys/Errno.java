@@ -26,6 +26,7 @@ public final class Errno {
     public static final int ELOOP = 40;
     public static final int ENODATA = 61;
     public static final int EOPNOTSUPP = 95;
+    public static final int ENOTCONN = 107;
     public static final int ENOTSUP = EOPNOTSUPP;
 
     private Errno() {
@@ -56,6 +57,7 @@ public final class Errno {
             case ELOOP: return "ELOOP";
             case ENODATA: return "ENODATA";
             case EOPNOTSUPP: return "EOPNOTSUPP";
+            case ENOTCONN: return "ENOTCONN";
             default: return "errno " + errno;
         }
     }

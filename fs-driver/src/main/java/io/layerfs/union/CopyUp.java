@@ -1,5 +1,6 @@
 package io.layerfs.union;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import io.layerfs.sys.Errno;
@@ -100,6 +101,9 @@ final class CopyUp {
                 for (String name : sys.flistxattr(src)) {
                     copyXattr(name, sys.fgetxattr(src, name), null, dst);
                 }
+                if (from.index > 0) {
+                    recordOrigin(dst, rel);
+                }
                 sys.fchmod(dst, st.permissions());
                 if (sync) {
                     sys.fsync(dst, false);
@@ -111,6 +115,21 @@ final class CopyUp {
             }
         } finally {
             sys.close(src);
+        }
+    }
+
+    /**
+     * Names the lower file a copy came from, as fuse-overlayfs does, so that the copy shows the
+     * lower file's st_ino after a remount too ({@link InodeNumbers}). An upper filesystem without
+     * user xattrs only loses that.
+     */
+    private void recordOrigin(int dst, String rel) throws SysException {
+        try {
+            sys.fsetxattr(dst, ForeignOrigins.FUSE_OVERLAYFS_ORIGIN, rel.getBytes(StandardCharsets.UTF_8), 0);
+        } catch (SysException e) {
+            if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EPERM) {
+                throw e;
+            }
         }
     }
 

@@ -14,7 +14,8 @@ import io.layerfs.sys.SysException;
  * lower path a file was copied from in {@code user.fuseoverlayfs.origin} and, on its next mount,
  * shows that copy under every other name of the lower file. To show an upper it wrote the same
  * way, the first lookup of a multiply-linked lower file reads those xattrs from the whole upper
- * once. (layerfs itself links every name at copy-up, so its own uppers need none of this.)
+ * once. (layerfs itself links every name at copy-up, so its own uppers need none of this; it
+ * writes the same xattr at copy-up for {@link InodeNumbers}.)
  */
 final class ForeignOrigins {
     static final String FUSE_OVERLAYFS_ORIGIN = "user.fuseoverlayfs.origin";
@@ -102,7 +103,7 @@ final class ForeignOrigins {
         }
     }
 
-    private static String originPath(byte[] value) {
+    static String originPath(byte[] value) {
         int n = value.length;
         while (n > 0 && value[n - 1] == 0) {
             n--;

@@ -19,8 +19,14 @@ final class MergedDirectory {
     private MergedDirectory() {
     }
 
-    /** The merged names of dir; with inodes non-null each carries the st_ino the mount shows for it. */
-    static List<DirItem> list(Sys sys, Entry dir, InodeNumbers inodes) throws SysException {
+    /** The st_ino the mount shows for a name found in layer l with real inode number ino. */
+    @FunctionalInterface
+    interface Numbering {
+        long of(Layer l, String name, long ino) throws SysException;
+    }
+
+    /** The merged names of dir; with numbers non-null each carries the st_ino the mount shows for it. */
+    static List<DirItem> list(Sys sys, Entry dir, Numbering numbers) throws SysException {
         Set<String> seen = new HashSet<>();
         List<DirItem> out = new ArrayList<>();
         List<String> hiddenHere = new ArrayList<>();
@@ -55,7 +61,7 @@ final class MergedDirectory {
                     }
                 }
                 seen.add(name);
-                out.add(new DirItem(name, type, inodes == null ? 0 : inodes.of(l.dev, d.ino)));
+                out.add(new DirItem(name, type, numbers == null ? 0 : numbers.of(l, name, d.ino)));
             }
             // .wh.NAME hides NAME below its own layer, not beside it
             seen.addAll(hiddenHere);

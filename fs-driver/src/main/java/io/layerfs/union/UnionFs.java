@@ -42,7 +42,7 @@ public final class UnionFs implements AutoCloseable {
     private final WorkDir work;
     private final Resolver resolver;
     private final CopyUp copyUp;
-    private final InodeNumbers inodes = new InodeNumbers();
+    private final InodeNumbers inodes;
     private final HardLinks hardLinks;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final ConcurrentHashMap<Long, List<DirItem>> openDirs = new ConcurrentHashMap<>();
@@ -63,6 +63,11 @@ public final class UnionFs implements AutoCloseable {
         this.trace = trace;
         this.traceLookups = trace.lookups();
         this.layers = layers;
+        long[] devs = new long[layers.length];
+        for (int i = 0; i < layers.length; i++) {
+            devs[i] = layers[i].dev;
+        }
+        this.inodes = new InodeNumbers(devs);
         this.upper = upper;
         this.work = work;
         this.resolver = new Resolver(sys, layers);
@@ -170,11 +175,68 @@ public final class UnionFs implements AutoCloseable {
         return st.with(inodes.of(st), st.nlink);
     }
 
-    private Stat present(Entry e, Stat st) {
+    private Stat present(Entry e, Stat st) throws SysException {
         // overlayfs reports nlink 1 for merged directories: their real count is unknown (find(1) knows);
         // a detached object has lost the name it had in the union
         long nlink = e.isMerged() ? 1 : e.detached ? Math.max(0, st.nlink - 1) : st.nlink;
-        return st.with(inodes.of(st), nlink);
+        return st.with(numberOf(e, st), nlink);
+    }
+
+    /** The st_ino shown for e's object, whose real stat is st (see {@link InodeNumbers}). */
+    private long numberOf(Entry e, Stat st) throws SysException {
+        if (!e.top.upper) {
+            return inodes.of(st);
+        }
+        Long known = inodes.known(st.dev, st.ino);
+        if (known != null) {
+            return known;
+        }
+        return inodes.remember(st, originNumber(e, st));
+    }
+
+    /**
+     * The number of the lower object an upper object was copied from, worked out from the upper
+     * alone (so it holds after a remount); the upper object's own number if it has no origin.
+     */
+    private long originNumber(Entry e, Stat st) throws SysException {
+        if (st.isDirectory()) {
+            if (e.dirLayers.length > 1) {
+                Stat below = sys.lstatOrNull(e.dirLayers[1].fd, e.rel);
+                if (below != null && below.isDirectory()) {
+                    return inodes.of(below);
+                }
+            }
+            return inodes.own(st);
+        }
+        if (!st.isRegular()) {
+            return inodes.own(st);
+        }
+        byte[] v = sys.lgetxattrAt(upper.fd, e.rel, ForeignOrigins.FUSE_OVERLAYFS_ORIGIN);
+        String originRel = v == null ? null : ForeignOrigins.originPath(v);
+        if (originRel == null || originRel.isEmpty() || originRel.startsWith("/") || originRel.contains("..")) {
+            return inodes.own(st);
+        }
+        for (int i = 1; i < layers.length; i++) {
+            Stat lower = sys.lstatOrNull(layers[i].fd, originRel);
+            if (lower != null) {
+                return lower.isRegular() ? inodes.of(lower) : inodes.own(st);
+            }
+        }
+        return inodes.own(st);
+    }
+
+    /** The number readdir shows for name, found in layer l of dir with real inode number ino. */
+    private long itemNumber(Entry dir, Layer l, String name, long ino) throws SysException {
+        if (!l.upper) {
+            return inodes.of(l.dev, ino);
+        }
+        Long known = inodes.known(l.dev, ino);
+        if (known != null) {
+            return known;
+        }
+        Entry child = resolver.lookup(childPath(dir.path, name));
+        Stat st = child == null || !child.top.upper ? null : sys.lstatOrNull(child.top.fd, child.rel);
+        return st == null || st.ino != ino ? inodes.of(l.dev, ino) : numberOf(child, st);
     }
 
     public String readlink(String path) throws SysException {
@@ -225,7 +287,8 @@ public final class UnionFs implements AutoCloseable {
             if (!e.isDir()) {
                 throw new SysException(Errno.ENOTDIR, path);
             }
-            items = MergedDirectory.list(sys, e, inodes);
+            Entry dir = e;
+            items = MergedDirectory.list(sys, e, (l, name, ino) -> itemNumber(dir, l, name, ino));
         } finally {
             r.unlock();
         }

@@ -28,7 +28,7 @@ class PermissionsMountTest {
     Path tmp;
 
     /** Runs sh -c script as uid:gid and returns its exit status (stderr goes to the test log). */
-    private static int runAs(int uid, int gid, String script) throws IOException, InterruptedException {
+    static int runAs(int uid, int gid, String script) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups",
                 "sh", "-c", script).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

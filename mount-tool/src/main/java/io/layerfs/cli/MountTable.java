@@ -13,9 +13,10 @@ final class MountTable {
     /**
      * One mountinfo line: the mount point and, after the " - " separator, type, source and the
      * filesystem's own options. superOptions is as the kernel wrote it: items split on ',' first,
-     * then {@link #unescape}d (a ',' inside a value is written as \054).
+     * then {@link #unescape}d (a ',' inside a value is written as \054). device is the
+     * filesystem's "major:minor" (field 3); for FUSE it names the connection in fusectl.
      */
-    record Mount(Path mountPoint, String fsType, String source, String superOptions) {
+    record Mount(Path mountPoint, String fsType, String source, String superOptions, String device) {
     }
 
     private final List<Mount> mounts;
@@ -35,7 +36,7 @@ final class MountTable {
                 continue;
             }
             mounts.add(new Mount(Path.of(unescape(f[4])), unescape(f[dash + 1]), unescape(f[dash + 2]),
-                    f.length > dash + 3 ? f[dash + 3] : ""));
+                    f.length > dash + 3 ? f[dash + 3] : "", f[2]));
         }
         return new MountTable(mounts);
     }

@@ -10,6 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import io.layerfs.sys.Errno;
+import io.layerfs.sys.Sys;
+import io.layerfs.sys.SysException;
+
 /**
  * Everything that can be checked before mounting, so that a bad request fails with one clear line
  * and nothing mounted or changed. Only reads: file attributes, the mount table, /dev/fuse and the
@@ -127,8 +131,14 @@ final class Preflight {
                     "create it first: mkdir -p " + path);
         } catch (IOException e) {
             // ENOTCONN here is the classic sign of a FUSE server that died without unmounting.
+            Optional<Path> stale = staleFuseMount(path);
+            if (stale.isPresent()) {
+                throw new CliException(ExitCode.BAD_MOUNTPOINT, "mountpoint " + stale.get()
+                        + " holds a dead FUSE mount (its server is gone: " + reason(e) + ")",
+                        "clear it first: layerfs umount --force " + stale.get());
+            }
             throw new CliException(ExitCode.BAD_MOUNTPOINT, "mountpoint " + path + " cannot be used: " + reason(e),
-                    "if an earlier mount died there, unmount it: layerfs umount " + path);
+                    "if an earlier mount died there, unmount it: layerfs umount --force " + path);
         }
         // Before looking at the directory itself: the root of a dead FUSE mount cannot be stat'ed.
         Optional<MountTable.Mount> mounted;
@@ -136,6 +146,11 @@ final class Preflight {
             mounted = host.mountTable().find(real);
         } catch (IOException e) {
             throw new CliException(ExitCode.FAILURE, "cannot read the mount table: " + reason(e));
+        }
+        if (mounted.isPresent() && mounted.get().fsType().startsWith("fuse") && isDead(real)) {
+            throw new CliException(ExitCode.BAD_MOUNTPOINT, "mountpoint " + real
+                    + " holds a dead FUSE mount (its server is gone: ENOTCONN)",
+                    "clear it first: layerfs umount --force " + real);
         }
         if (mounted.isPresent()) {
             throw new CliException(ExitCode.BAD_MOUNTPOINT,
@@ -152,6 +167,39 @@ final class Preflight {
             throw new CliException(ExitCode.BAD_MOUNTPOINT, "mountpoint " + path + " is not a directory");
         }
         return real;
+    }
+
+    /**
+     * Whether the FUSE mount at mountpoint has lost its server: opening its root needs an answer
+     * from the server (a stat may still be served from the kernel's attribute cache).
+     */
+    private static boolean isDead(Path mountpoint) {
+        Sys sys = Sys.get();
+        try {
+            sys.close(sys.openat(Sys.AT_FDCWD, mountpoint.toString(),
+                    Sys.O_RDONLY | Sys.O_DIRECTORY, 0));
+            return false;
+        } catch (SysException e) {
+            return e.errno() == Errno.ENOTCONN;
+        }
+    }
+
+    /**
+     * The mount point, if path names a FUSE mount whose root cannot be reached: resolved through its
+     * parent, since the root itself fails to stat.
+     */
+    private Optional<Path> staleFuseMount(Path path) {
+        Path abs = path.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (parent == null) {
+            return Optional.empty();
+        }
+        try {
+            Path real = parent.toRealPath().resolve(abs.getFileName());
+            return host.mountTable().find(real).filter(m -> m.fsType().startsWith("fuse")).map(m -> real);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     /** The system's reason without the path that the message repeats anyway. */

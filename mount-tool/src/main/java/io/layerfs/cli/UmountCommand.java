@@ -36,6 +36,7 @@ import picocli.CommandLine.Spec;
         footer = {
             "  layerfs umount /c/merged",
             "  layerfs umount --lazy /c/merged     # detach now, even while files are open",
+            "  layerfs umount --force /c/merged    # the server hangs, is stopped or died",
             "",
         })
 final class UmountCommand implements Callable<Integer> {
@@ -48,6 +49,12 @@ final class UmountCommand implements Callable<Integer> {
     @Option(names = {"-l", "--lazy"},
             description = "Detach now and clean up once the file system is no longer busy (umount -l).")
     boolean lazy;
+
+    @Option(names = "--force",
+            description = "For a server that hangs, is stopped or died (ENOTCONN): abort its FUSE connection"
+                    + " (/sys/fs/fuse/connections/N/abort), so every waiting caller gets ENOTCONN, then"
+                    + " detach the mount (umount -l). Does not wait for the server.")
+    boolean force;
 
     @Parameters(paramLabel = "MERGED", description = "Where the file system is mounted.")
     String mountpoint;
@@ -76,6 +83,10 @@ final class UmountCommand implements Callable<Integer> {
                     "layerfs unmounts only FUSE mounts; use umount(8) for others");
         }
         Optional<ProcessHandle> server = BackgroundLauncher.findServer(target);
+        if (force) {
+            forceUnmount(target, mount, server, spec.commandLine().getErr());
+            return ExitCode.OK.code;
+        }
         unmount(target);
         if (server.isPresent() && !lazy) {
             awaitExit(server.get(), spec.commandLine().getErr());
@@ -125,8 +136,33 @@ final class UmountCommand implements Callable<Integer> {
                 lazy ? null : "if it is busy, stop what uses it (fuser -vm " + t + ") or: layerfs umount --lazy " + t);
     }
 
+    /**
+     * Aborts the connection first: a stopped or hung server would otherwise keep every caller (and
+     * umount itself, which syncs) waiting. Then detaches the mount, which no longer answers anything.
+     */
+    private void forceUnmount(Path target, MountTable.Mount mount, Optional<ProcessHandle> server, PrintWriter err)
+            throws CliException, InterruptedException {
+        Optional<String> aborted = FuseConnections.abort(host, mount.device());
+        if (aborted.isPresent()) {
+            err.println("layerfs: warning: " + aborted.get() + "; detaching the mount anyway");
+        }
+        String t = target.toString();
+        Optional<String> error = run(List.of("umount", "-l", t));
+        if (error.isPresent()) {
+            Optional<String> again = run(List.of("fusermount", "-u", "-z", t));
+            if (again.isPresent()) {
+                throw new CliException(ExitCode.FAILURE, "cannot unmount " + target + ": " + error.get());
+            }
+        }
+        if (server.isPresent() && server.get().isAlive()) {
+            err.println("layerfs: note: its server (pid " + server.get().pid() + ") was cut off; it exits once it"
+                    + " runs again (if it is stopped: kill -9 " + server.get().pid() + ")");
+        }
+        err.flush();
+    }
+
     /** Runs a tool; empty on success, else its first line of complaint. */
-    private static Optional<String> run(List<String> command) throws InterruptedException {
+    static Optional<String> run(List<String> command) throws InterruptedException {
         Process p;
         try {
             p = new ProcessBuilder(command).redirectErrorStream(true)
