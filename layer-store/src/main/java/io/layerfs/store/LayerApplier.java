@@ -333,9 +333,14 @@ public final class LayerApplier {
         }
     }
 
-    /** The tar reader, reading each entry's headers within the {@link HeaderBudget}. */
+    /**
+     * The tar reader, reading each entry's headers within the {@link HeaderBudget}. commons-compress
+     * calls getNextEntry again from inside itself after a PAX header or GNU long name: those nested
+     * calls belong to the same entry and share its budget.
+     */
     private static final class GuardedTar extends TarArchiveInputStream {
         private final HeaderBudget budget;
+        private int depth;
 
         GuardedTar(HeaderBudget budget) {
             super(budget, StandardCharsets.UTF_8.name());
@@ -344,16 +349,21 @@ public final class LayerApplier {
 
         @Override
         public TarArchiveEntry getNextEntry() throws IOException {
-            if (getCurrentEntry() != null) {
-                // data of the previous entry that nobody read (a directory or link with a size) is data,
-                // not headers: read it outside the budget (the uncompressed-size limit still counts it)
-                transferTo(OutputStream.nullOutputStream());
+            if (depth == 0) {
+                if (getCurrentEntry() != null) {
+                    // data of the previous entry that nobody read (a directory or link with a size) is
+                    // data, not headers: read it outside the budget (the size limit still counts it)
+                    transferTo(OutputStream.nullOutputStream());
+                }
+                budget.start();
             }
-            budget.start();
+            depth++;
             try {
                 return super.getNextEntry();
             } finally {
-                budget.stop();
+                if (--depth == 0) {
+                    budget.stop();
+                }
             }
         }
     }
