@@ -147,6 +147,22 @@ class HostileLayerTest {
         assertEquals(UP + "/etc/passwd", Files.readSymbolicLink(layer.resolve("rel")).toString());
     }
 
+    @Test
+    void deleteTree_layerWithSymlinksOutAndReadOnlyDirs_removesOnlyTheLayer() throws Exception {
+        // what the store does with a refused layer's staging directory: nothing it points at goes with it
+        TarArchiveEntry ro = Tars.entry("ro/", TarConstants.LF_DIR, 0555);
+        byte[] tar = new Tars().symlink("etc", host.resolve("etc").toString()).symlink("rel", UP)
+                .symlink("file", host.resolve("etc/passwd").toString()).add(ro, null).file("ro/f", "x")
+                .dir("d/e").symlink("d/e/up", "../../" + UP + "/bin").bytes();
+        confined(tar);
+        Map<String, String> before = HostTree.snapshot(tmp, targets);
+        AtomicFiles.deleteTree(layer);
+        assertFalse(Files.exists(layer, LinkOption.NOFOLLOW_LINKS));
+        Map<String, String> after = HostTree.snapshot(tmp, targets);
+        assertEquals(before, after, "the sentinel changed");
+        assertTrue(Files.exists(host.resolve("etc/passwd")));
+    }
+
     // ---- hard links ---------------------------------------------------------------------------------
 
     @Test
