@@ -420,6 +420,30 @@ class HostileLayerTest {
         assertEquals(List.of(), store.images());
     }
 
+    @Test
+    void import_imageArchiveWithEscapingNames_refused() throws Exception {
+        // the outer archive (OCI archive, docker save) is unpacked into staging before any layer is read
+        LayerStore store = LayerStore.open(tmp.resolve("store"));
+        List<byte[]> archives = List.of(
+                new Tars().file("../../host/etc/passwd", "evil").bytes(),
+                new Tars().file(host.resolve("etc/passwd").toString(), "evil").bytes(),
+                new Tars().symlink("blobs", "../../host/etc").file("blobs/passwd", "evil").bytes(),
+                new Tars().hardlink("copy", "../../host/etc/shadow").bytes(),
+                new Tars().symlink("copy", UP + "/etc/shadow").bytes());
+        for (int i = 0; i < archives.size(); i++) {
+            Path archive = targets.resolve("archive-" + i + ".tar");
+            Files.write(archive, archives.get(i));
+            Map<String, String> before = HostTree.snapshot(host, targets);
+            StoreException e = assertThrows(StoreException.class, () -> store.importImage(archive, null,
+                    LayerLimits.DEFAULTS), "archive " + i);
+            assertEquals(StoreException.Kind.BAD_CONTENT, e.kind(), e.getMessage());
+            assertEquals(before, HostTree.snapshot(host, targets), "archive " + i + ": the sentinel changed");
+        }
+        try (Stream<Path> staged = Files.list(tmp.resolve("store/tmp"))) {
+            assertEquals(0, staged.count(), "no staging left");
+        }
+    }
+
     private static Digest write(Path blobs, byte[] data) throws IOException {
         Digest d = Digest.sha256(data);
         Files.write(blobs.resolve(d.hex()), data);
