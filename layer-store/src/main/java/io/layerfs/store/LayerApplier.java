@@ -421,7 +421,7 @@ public final class LayerApplier {
                 try {
                     entry(e, tar);
                 } catch (SysException ex) {
-                    throw failed("cannot write " + e.getName(), ex);
+                    throw failed("cannot write " + shorten(e.getName()), ex);
                 }
             }
             try {
@@ -656,6 +656,10 @@ public final class LayerApplier {
 
         private void checkXattrs(TarArchiveEntry e) throws LayerFormatException {
             for (String name : xattrs(e).keySet()) {
+                if (name.indexOf('\0') >= 0) {
+                    // libc would cut the name at the NUL: what is checked must be what is set
+                    throw new LayerFormatException("NUL in an xattr name on " + shorten(e.getName()));
+                }
                 for (String reserved : RESERVED_XATTR_PREFIXES) {
                     if (name.startsWith(reserved)) {
                         throw new LayerFormatException("forged overlay xattr " + name + " on " + e.getName());

@@ -270,6 +270,13 @@ class HostileLayerTest {
     }
 
     @Test
+    void apply_xattrNameWithNul_refused() throws Exception {
+        // libc cuts a name at its NUL: the name checked here would not be the name set
+        refused(new RawTar().pax(Map.of("SCHILY.xattr.user.a\0trusted.overlay.opaque", "y")).file("f", "").bytes(),
+                "NUL in an xattr name");
+    }
+
+    @Test
     void apply_zeroZeroCharacterDevice_refused() throws Exception {
         refused(new Tars().chardev("w", 0, 0).bytes(), "0/0 character device");
         refused(new Tars().dir("d").chardev("d/w", 0, 0).bytes(), "0/0 character device");
