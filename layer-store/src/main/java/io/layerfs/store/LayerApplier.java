@@ -132,13 +132,14 @@ public final class LayerApplier {
             HeaderBudget budget = new HeaderBudget(hashed, limits.maxHeaderBytes());
             entries = new Extraction(root).run(new GuardedTar(budget));
             // the diffID covers the whole tar stream, end-of-archive blocks and record padding included
-            hashed.transferTo(OutputStream.nullOutputStream());
+            try {
+                hashed.transferTo(OutputStream.nullOutputStream());
+            } catch (RuntimeException e) {
+                throw unreadable(e);
+            }
             compressed.transferTo(OutputStream.nullOutputStream());
         } catch (IOException e) {
             throw refusal(e, compression);
-        } catch (RuntimeException e) {
-            // commons-compress and zstd-jni throw unchecked exceptions on some malformed input
-            throw new LayerFormatException("the layer is not a readable " + compression.label + " tar: " + e, e);
         } finally {
             sys.close(root);
             if (plain != null) {
@@ -147,6 +148,15 @@ public final class LayerApplier {
         }
         return new Result(Digest.of(diffSha.digest()), Digest.of(compressedSha.digest()), limited.count, entries,
                 compression.mediaType);
+    }
+
+    /**
+     * An unchecked exception from the tar reader or a decompressor, which throw some on malformed input
+     * (an unparsable number, an impossible offset). Only their calls are wrapped: one from the
+     * applier's own code is a bug and stays what it is.
+     */
+    static LayerFormatException unreadable(RuntimeException e) {
+        return new LayerFormatException("the layer is not a readable tar: " + e, e);
     }
 
     /**
@@ -349,21 +359,34 @@ public final class LayerApplier {
 
         @Override
         public TarArchiveEntry getNextEntry() throws IOException {
-            if (depth == 0) {
-                if (getCurrentEntry() != null) {
-                    // data of the previous entry that nobody read (a directory or link with a size) is
-                    // data, not headers: read it outside the budget (the size limit still counts it)
-                    transferTo(OutputStream.nullOutputStream());
-                }
-                budget.start();
-            }
-            depth++;
             try {
-                return super.getNextEntry();
-            } finally {
-                if (--depth == 0) {
-                    budget.stop();
+                if (depth == 0) {
+                    if (getCurrentEntry() != null) {
+                        // data of the previous entry that nobody read (a directory or link with a size) is
+                        // data, not headers: read it outside the budget (the size limit still counts it)
+                        transferTo(OutputStream.nullOutputStream());
+                    }
+                    budget.start();
                 }
+                depth++;
+                try {
+                    return super.getNextEntry();
+                } finally {
+                    if (--depth == 0) {
+                        budget.stop();
+                    }
+                }
+            } catch (RuntimeException e) {
+                throw unreadable(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            try {
+                return super.read(buf, off, len);
+            } catch (RuntimeException e) {
+                throw unreadable(e);
             }
         }
     }
