@@ -324,6 +324,17 @@ public final class Sys {
         }
     }
 
+    /**
+     * chmod that never follows a final symlink: glibc resolves the name with O_PATH|O_NOFOLLOW and
+     * changes the mode through that descriptor, so a name swapped for a symlink is refused (EOPNOTSUPP)
+     * rather than followed.
+     */
+    public void lchmodat(int dirfd, String path, int mode) throws SysException {
+        if (libc.fchmodat(dirfd, path, mode, AT_SYMLINK_NOFOLLOW) != 0) {
+            throw fail("fchmodat", path);
+        }
+    }
+
     public void fchmod(int fd, int mode) throws SysException {
         if (libc.fchmod(fd, mode) != 0) {
             throw fail("fchmod", null);

@@ -4,16 +4,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.UUID;
 
+import io.layerfs.sys.DirEntry;
+import io.layerfs.sys.Errno;
+import io.layerfs.sys.Stat;
 import io.layerfs.sys.Sys;
 import io.layerfs.sys.SysException;
 
@@ -75,41 +74,83 @@ final class AtomicFiles {
         }
     }
 
-    /** Removes a tree without following symlinks; a name that vanished meanwhile is not an error. */
+    /**
+     * Removes a tree without following symlinks, relative to directory descriptors: each directory is
+     * opened from its parent's descriptor with O_NOFOLLOW and emptied with unlinkat, so a name that is
+     * (or meanwhile became) a symlink is removed as a symlink and never followed out of the tree. This
+     * is how a refused layer's staging directory goes (issue 6, promise 2). A name that vanished
+     * meanwhile is not an error.
+     */
     static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        Sys sys = Sys.get();
+        Path abs = root.toAbsolutePath();
+        if (abs.getParent() == null) {
+            throw new IOException("refusing to delete " + abs);
+        }
+        String name = abs.getFileName().toString();
+        int parent;
+        try {
+            parent = sys.openat(Sys.AT_FDCWD, abs.getParent().toString(), Sys.O_PATH | Sys.O_DIRECTORY, 0);
+        } catch (SysException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return;
+            }
+            throw new IOException("cannot remove " + abs + ": " + e.getMessage(), e);
+        }
+        try {
+            removeAt(sys, parent, name);
+        } catch (SysException e) {
+            throw new IOException("cannot remove " + abs + ": " + e.getMessage(), e);
+        } finally {
+            sys.close(parent);
+        }
+    }
+
+    /** Removes parent/name, a directory with everything in it or any other object. */
+    private static void removeAt(Sys sys, int parent, String name) throws SysException {
+        Stat st = sys.lstatOrNull(parent, name);
+        if (st == null) {
             return;
         }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                // a directory of mode 0555 (as a layer may hold) must be writable to be emptied
-                dir.toFile().setWritable(true, true);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                if (e instanceof NoSuchFileException) {
-                    return FileVisitResult.CONTINUE;
+        if (st.isDirectory()) {
+            int fd;
+            try {
+                fd = sys.openat(parent, name, Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NOFOLLOW, 0);
+            } catch (SysException e) {
+                if (e.errno() == Errno.ENOENT) {
+                    return;
                 }
                 throw e;
             }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null && !(e instanceof NoSuchFileException)) {
-                    throw e;
+            try {
+                Stat self = sys.fstat(fd);
+                if ((self.mode & 0700) != 0700) {
+                    // a directory of mode 0555 (as a layer may hold) must be writable to be emptied
+                    sys.fchmod(fd, (self.mode & 07777) | 0700);
                 }
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
+                for (DirEntry e : sys.listDir(fd)) {
+                    if (e.type == DirEntry.DT_DIR || e.type == DirEntry.DT_UNKNOWN) {
+                        removeAt(sys, fd, e.name);
+                    } else {
+                        unlink(sys, fd, e.name, 0);
+                    }
+                }
+            } finally {
+                sys.close(fd);
             }
-        });
+            unlink(sys, parent, name, Sys.AT_REMOVEDIR);
+        } else {
+            unlink(sys, parent, name, 0);
+        }
+    }
+
+    private static void unlink(Sys sys, int dirfd, String name, int flags) throws SysException {
+        try {
+            sys.unlinkat(dirfd, name, flags);
+        } catch (SysException e) {
+            if (e.errno() != Errno.ENOENT) {
+                throw e;
+            }
+        }
     }
 }

@@ -52,9 +52,10 @@ final class ImageImporter {
                     continue;
                 }
                 Path target = dir.resolve(String.join("/", parts));
+                // links first: commons-compress calls every entry that is not a directory a "file"
                 if (e.isDirectory()) {
                     Files.createDirectories(target);
-                } else if (e.isFile()) {
+                } else if (e.isFile() && !e.isSymbolicLink() && !e.isLink()) {
                     Files.createDirectories(target.getParent());
                     checkInside(dir, target.getParent(), e.getName());
                     Files.copy(tar, target);
@@ -75,6 +76,10 @@ final class ImageImporter {
             }
         } catch (LayerFormatException e) {
             throw new StoreException(StoreException.Kind.BAD_CONTENT, archive + ": " + e.getMessage(), e);
+        } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.NotDirectoryException e) {
+            // a name given twice, a file where the archive wants a directory: the archive's fault
+            throw new StoreException(StoreException.Kind.BAD_CONTENT, archive + ": cannot unpack " + e.getFile()
+                    + " (" + e.getClass().getSimpleName() + ")", e);
         }
     }
 

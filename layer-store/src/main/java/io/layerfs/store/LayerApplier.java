@@ -23,7 +23,8 @@ import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
-import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
+
+import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 
 import io.layerfs.sys.Errno;
 import io.layerfs.sys.Stat;
@@ -47,7 +48,15 @@ import io.layerfs.sys.SysException;
  * names and {@code ..}, paths through symlinks or non-directories, hard links to names outside the
  * layer or not yet extracted, bare {@code .wh.} and other {@code .wh..wh.} names, duplicate names,
  * forged overlay markers (0/0 character devices, trusted.overlay.*, user.overlay.*,
- * user.fuseoverlayfs.* xattrs), and layers whose uncompressed size exceeds the limit.
+ * user.fuseoverlayfs.* xattrs), and layers beyond a {@link LayerLimits} bound.
+ *
+ * <p>No call follows a symlink or names a path from the host's root: creation (openat O_CREAT|O_EXCL|
+ * O_NOFOLLOW, mkdirat, mknodat, symlinkat, linkat without AT_SYMLINK_FOLLOW), ownership (fchownat
+ * AT_SYMLINK_NOFOLLOW), mode (fchmodat AT_SYMLINK_NOFOLLOW), times (utimensat AT_SYMLINK_NOFOLLOW) and
+ * xattrs (lsetxattr on {@code /proc/self/fd/PARENT/NAME}) all name one component below a parent opened
+ * from the root's descriptor. Nothing is ever deleted or renamed here. A failing call whose cause is the
+ * layer's content (a name too long, an unsupported xattr, ...) refuses the layer; one whose cause is the
+ * host (no space, I/O error) is an ordinary IOException.
  */
 public final class LayerApplier {
     static final String WHITEOUT_PREFIX = ".wh.";
@@ -63,22 +72,37 @@ public final class LayerApplier {
                          String mediaType) {
     }
 
+    /** Linux's NAME_MAX: the longest name of one directory entry, in bytes. */
+    static final int NAME_MAX = 255;
+    /** The largest uid or gid: (uid_t) -1 means "leave unchanged" to chown. */
+    private static final long MAX_ID = 0xFFFFFFFEL;
+
     private final Sys sys = Sys.get();
-    private final long maxUncompressedBytes;
+    private final LayerLimits limits;
     private final boolean preserveOwners;
 
     /**
-     * @param maxUncompressedBytes the largest uncompressed tar accepted (against decompression bombs)
+     * @param maxUncompressedBytes the largest uncompressed tar accepted (against decompression bombs);
+     *                             the other limits are the defaults
      * @param preserveOwners       chown to the tar's uid/gid; only root may, so false when not root
      */
     public LayerApplier(long maxUncompressedBytes, boolean preserveOwners) {
-        this.maxUncompressedBytes = maxUncompressedBytes;
+        this(LayerLimits.withMaxLayerBytes(maxUncompressedBytes), preserveOwners);
+    }
+
+    public LayerApplier(LayerLimits limits, boolean preserveOwners) {
+        this.limits = limits;
         this.preserveOwners = preserveOwners;
     }
 
     /** An applier with the given limit that keeps owners when running as root. */
     public static LayerApplier withLimit(long maxUncompressedBytes) {
-        return new LayerApplier(maxUncompressedBytes, Sys.get().geteuid() == 0);
+        return withLimits(LayerLimits.withMaxLayerBytes(maxUncompressedBytes));
+    }
+
+    /** An applier with the given limits that keeps owners when running as root. */
+    public static LayerApplier withLimits(LayerLimits limits) {
+        return new LayerApplier(limits, Sys.get().geteuid() == 0);
     }
 
     /**
@@ -91,37 +115,73 @@ public final class LayerApplier {
         MessageDigest diffSha = Digest.newSha256();
         BufferedInputStream compressed = new BufferedInputStream(new DigestInputStream(layer, compressedSha), 65536);
         Compression compression = Compression.detect(compressed);
-        InputStream plain = compression.open(compressed);
-        Limited limited = new Limited(plain, maxUncompressedBytes);
-        InputStream hashed = new DigestInputStream(limited, diffSha);
         long entries;
         int root;
         try {
-            root = sys.openat(Sys.AT_FDCWD, target.toString(), Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, 0);
+            root = sys.openat(Sys.AT_FDCWD, target.toString(), Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_NOFOLLOW
+                    | Sys.O_CLOEXEC, 0);
         } catch (SysException e) {
             throw new IOException("cannot open " + target + ": " + e.getMessage(), e);
         }
+        Limited limited = null;
+        InputStream plain = null;
         try {
-            TarArchiveInputStream tar = new TarArchiveInputStream(hashed, StandardCharsets.UTF_8.name());
-            entries = new Extraction(root).run(tar);
+            plain = compression.open(compressed, limits.maxZstdWindowLog());
+            limited = new Limited(plain, limits.maxUncompressedBytes());
+            InputStream hashed = new DigestInputStream(limited, diffSha);
+            HeaderBudget budget = new HeaderBudget(hashed, limits.maxHeaderBytes());
+            entries = new Extraction(root).run(new GuardedTar(budget));
             // the diffID covers the whole tar stream, end-of-archive blocks and record padding included
-            hashed.transferTo(OutputStream.nullOutputStream());
-            compressed.transferTo(OutputStream.nullOutputStream());
-        } catch (EOFException e) {
-            throw new LayerFormatException("the layer is truncated (" + compression.label + "): " + e.getMessage(), e);
-        } catch (LayerFormatException e) {
-            throw e;
-        } catch (IOException e) {
-            if (e.getCause() instanceof SysException) {
-                throw e;
+            try {
+                hashed.transferTo(OutputStream.nullOutputStream());
+            } catch (RuntimeException e) {
+                throw unreadable(e);
             }
-            throw new LayerFormatException("the layer is not a readable " + compression.label + " tar: "
-                    + e.getMessage(), e);
+            compressed.transferTo(OutputStream.nullOutputStream());
+        } catch (IOException e) {
+            throw refusal(e, compression);
         } finally {
             sys.close(root);
+            if (plain != null) {
+                plain.close(); // the zstd decoder's native memory; the caller's stream stays open
+            }
         }
         return new Result(Digest.of(diffSha.digest()), Digest.of(compressedSha.digest()), limited.count, entries,
                 compression.mediaType);
+    }
+
+    /**
+     * An unchecked exception from the tar reader or a decompressor, which throw some on malformed input
+     * (an unparsable number, an impossible offset). Only their calls are wrapped: one from the
+     * applier's own code is a bug and stays what it is.
+     */
+    static LayerFormatException unreadable(RuntimeException e) {
+        return new LayerFormatException("the layer is not a readable tar: " + e, e);
+    }
+
+    /**
+     * What an IOException from reading or applying the layer means: our own refusal, possibly wrapped by
+     * the tar reader, as it is; a host failure (no space, I/O error) as it is; anything else the
+     * decompressor or the tar reader said, a refusal of the layer.
+     */
+    private IOException refusal(IOException e, Compression compression) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof LayerFormatException lfe) {
+                return lfe;
+            }
+        }
+        if (e.getCause() instanceof SysException) {
+            return e;
+        }
+        if (e instanceof EOFException) {
+            return new LayerFormatException("the layer is truncated (" + compression.label + "): " + e.getMessage(), e);
+        }
+        String m = String.valueOf(e.getMessage());
+        if (compression == Compression.ZSTD && m.contains("too much memory")) {
+            return new LayerFormatException("a zstd frame of the layer asks for a window larger than the limit of 2^"
+                    + limits.maxZstdWindowLog() + " bytes", e);
+        }
+        return new LayerFormatException("the layer is not a readable " + compression.label + " tar: " + m, e);
     }
 
     /** The compressions OCI layers use (image-spec layer.md media types), told apart by magic bytes. */
@@ -152,13 +212,22 @@ public final class LayerApplier {
             return NONE;
         }
 
-        InputStream open(InputStream in) throws IOException {
+        /**
+         * The decompressed stream; a zstd frame may ask for a window of at most 2^windowLog bytes. Closing
+         * it frees the decoder and leaves in open.
+         */
+        InputStream open(InputStream source, int windowLog) throws IOException {
+            InputStream in = new FilterInputStream(source) {
+                @Override
+                public void close() {
+                }
+            };
             try {
                 switch (this) {
                     case GZIP:
                         return new GzipCompressorInputStream(in, true);
                     case ZSTD:
-                        return new ZstdCompressorInputStream(in);
+                        return new ZstdInputStreamNoFinalizer(in).setLongMax(windowLog);
                     default:
                         return in;
                 }
@@ -205,6 +274,123 @@ public final class LayerApplier {
         }
     }
 
+    /**
+     * Counts the bytes the tar reader consumes while it reads one entry's headers, and stops it at the
+     * limit: commons-compress holds PAX records, GNU long names and sparse maps in memory, so a 100 MB
+     * PAX record would otherwise be read whole before any check could see it. No mark/reset: a
+     * re-read would be hashed twice into the diffID.
+     */
+    private static final class HeaderBudget extends FilterInputStream {
+        private final int limit;
+        private boolean counting;
+        private long used;
+
+        HeaderBudget(InputStream in, int limit) {
+            super(in);
+            this.limit = limit;
+        }
+
+        void start() {
+            counting = true;
+            used = 0;
+        }
+
+        void stop() {
+            counting = false;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                add(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, counting ? (int) Math.min(len, limit - used + 1) : len);
+            if (n > 0) {
+                add(n);
+            }
+            return n;
+        }
+
+        /** By reading, so that what is skipped is counted and hashed below as well. */
+        @Override
+        public long skip(long n) throws IOException {
+            if (n <= 0) {
+                return 0;
+            }
+            int r = read(new byte[(int) Math.min(n, 8192)]);
+            return Math.max(r, 0);
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
+
+        private void add(int n) throws LayerFormatException {
+            if (counting) {
+                used += n;
+                if (used > limit) {
+                    throw new LayerFormatException("the headers of one entry (PAX records, GNU long names, sparse "
+                            + "map) are larger than the limit of " + limit + " bytes");
+                }
+            }
+        }
+    }
+
+    /**
+     * The tar reader, reading each entry's headers within the {@link HeaderBudget}. commons-compress
+     * calls getNextEntry again from inside itself after a PAX header or GNU long name: those nested
+     * calls belong to the same entry and share its budget.
+     */
+    private static final class GuardedTar extends TarArchiveInputStream {
+        private final HeaderBudget budget;
+        private int depth;
+
+        GuardedTar(HeaderBudget budget) {
+            super(budget, StandardCharsets.UTF_8.name());
+            this.budget = budget;
+        }
+
+        @Override
+        public TarArchiveEntry getNextEntry() throws IOException {
+            try {
+                if (depth == 0) {
+                    if (getCurrentEntry() != null) {
+                        // data of the previous entry that nobody read (a directory or link with a size) is
+                        // data, not headers: read it outside the budget (the size limit still counts it)
+                        transferTo(OutputStream.nullOutputStream());
+                    }
+                    budget.start();
+                }
+                depth++;
+                try {
+                    return super.getNextEntry();
+                } finally {
+                    if (--depth == 0) {
+                        budget.stop();
+                    }
+                }
+            } catch (RuntimeException e) {
+                throw unreadable(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            try {
+                return super.read(buf, off, len);
+            } catch (RuntimeException e) {
+                throw unreadable(e);
+            }
+        }
+    }
+
     /** A tar entry's name, checked and split: no absolute path, no "..", no empty result but the root. */
     static List<String> parseName(String name) throws LayerFormatException {
         if (name.startsWith("/")) {
@@ -221,6 +407,10 @@ public final class LayerApplier {
             if (c.equals("..")) {
                 throw new LayerFormatException("'..' in layer path: " + name);
             }
+            if (c.length() > NAME_MAX / 3 && c.getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+                throw new LayerFormatException("a name in a layer path is longer than " + NAME_MAX + " bytes: "
+                        + (name.length() <= 200 ? name : name.substring(0, 200) + "..."));
+            }
             parts.add(c);
         }
         return parts;
@@ -236,6 +426,8 @@ public final class LayerApplier {
         /** Directory entries whose metadata is applied after all their children are written. */
         private final Map<String, TarArchiveEntry> directories = new LinkedHashMap<>();
         private final byte[] buffer = new byte[65536];
+        /** The real sizes of the sparse files written so far. */
+        private long sparseBytes;
 
         Extraction(int root) {
             this.root = root;
@@ -245,17 +437,20 @@ public final class LayerApplier {
             long n = 0;
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
-                n++;
+                if (++n > limits.maxEntries()) {
+                    throw new LayerFormatException("the layer has more than the limit of " + limits.maxEntries()
+                            + " entries");
+                }
                 try {
                     entry(e, tar);
                 } catch (SysException ex) {
-                    throw new IOException("cannot write " + e.getName() + ": " + ex.getMessage(), ex);
+                    throw failed("cannot write " + shorten(e.getName()), ex);
                 }
             }
             try {
                 finishDirectories();
             } catch (SysException ex) {
-                throw new IOException("cannot set directory metadata: " + ex.getMessage(), ex);
+                throw failed("cannot set directory metadata", ex);
             }
             return n;
         }
@@ -263,6 +458,8 @@ public final class LayerApplier {
         private void entry(TarArchiveEntry e, InputStream data) throws IOException, SysException {
             List<String> parts = parseName(e.getName());
             String key = String.join("/", parts);
+            checkPath(key, parts.size(), e.getName());
+            checkOwner(e);
             if (parts.isEmpty()) {
                 if (!e.isDirectory()) {
                     throw new LayerFormatException("the layer's root is not a directory: " + e.getName());
@@ -290,7 +487,13 @@ public final class LayerApplier {
                     }
                     directories.put(key, e);
                 } else if (e.isSymbolicLink()) {
-                    sys.symlinkat(e.getLinkName(), parent, base);
+                    String target = e.getLinkName();
+                    if (target.isEmpty() || target.indexOf('\0') >= 0
+                            || target.getBytes(StandardCharsets.UTF_8).length > limits.maxPathBytes()) {
+                        throw new LayerFormatException("symlink " + e.getName() + " has an empty target, a NUL in "
+                                + "it or one longer than the limit of " + limits.maxPathBytes() + " bytes");
+                    }
+                    sys.symlinkat(target, parent, base);
                     metadata(parent, base, e, true);
                     linkable.add(key);
                 } else if (e.isLink()) {
@@ -323,6 +526,26 @@ public final class LayerApplier {
 
         private int linkFlag(TarArchiveEntry e) {
             return e.isGlobalPaxHeader() ? 'g' : e.isPaxHeader() ? 'x' : e.isSparse() ? 'S' : '?';
+        }
+
+        private void checkPath(String key, int depth, String name) throws LayerFormatException {
+            if (depth > limits.maxPathDepth()) {
+                throw new LayerFormatException("layer path deeper than the limit of " + limits.maxPathDepth()
+                        + " components: " + shorten(name));
+            }
+            int bytes = key.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > limits.maxPathBytes()) {
+                throw new LayerFormatException("layer path of " + bytes + " bytes, longer than the limit of "
+                        + limits.maxPathBytes() + ": " + shorten(name));
+            }
+        }
+
+        private void checkOwner(TarArchiveEntry e) throws LayerFormatException {
+            long uid = e.getLongUserId();
+            long gid = e.getLongGroupId();
+            if (uid < 0 || uid > MAX_ID || gid < 0 || gid > MAX_ID) {
+                throw new LayerFormatException("uid/gid out of range (" + uid + "/" + gid + ") on " + shorten(e.getName()));
+            }
         }
 
         private void remember(String key, String name) throws LayerFormatException {
@@ -367,6 +590,7 @@ public final class LayerApplier {
             String linkName = e.getLinkName();
             List<String> target = parseName(linkName);
             String targetKey = String.join("/", target);
+            checkPath(targetKey, target.size(), linkName);
             if (target.isEmpty() || !linkable.contains(targetKey)) {
                 throw new LayerFormatException("hard link " + e.getName() + " -> " + linkName
                         + " names no file extracted before it in this layer");
@@ -381,21 +605,40 @@ public final class LayerApplier {
 
         private void regularFile(TarArchiveEntry e, InputStream data, int parent, String base)
                 throws IOException, SysException {
+            boolean sparse = e.isSparse();
+            if (sparse) {
+                sparseBytes += e.getRealSize();
+                if (e.getRealSize() < 0 || sparseBytes > limits.maxSparseRealBytes()) {
+                    throw new LayerFormatException("sparse file " + shorten(e.getName()) + " of " + e.getRealSize()
+                            + " bytes takes the layer's sparse files over the limit of "
+                            + limits.maxSparseRealBytes() + " bytes");
+                }
+            } else if (e.getSize() > limits.maxUncompressedBytes()) {
+                throw new LayerFormatException("file " + shorten(e.getName()) + " of " + e.getSize()
+                        + " bytes is larger than the limit of " + limits.maxUncompressedBytes()
+                        + " uncompressed bytes of a layer");
+            }
             int fd = sys.openat(parent, base, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW
                     | Sys.O_CLOEXEC, 0600);
             try {
                 long offset = 0;
                 int n;
                 while ((n = data.read(buffer)) > 0) {
-                    int done = 0;
-                    while (done < n) {
-                        byte[] chunk = done == 0 ? buffer : java.util.Arrays.copyOfRange(buffer, done, n);
-                        done += sys.pwrite(fd, chunk, n - done, offset + done);
+                    // the holes of a sparse file stay holes: the reader hands them over as zeros
+                    if (!(sparse && allZero(buffer, n))) {
+                        int done = 0;
+                        while (done < n) {
+                            byte[] chunk = done == 0 ? buffer : java.util.Arrays.copyOfRange(buffer, done, n);
+                            done += sys.pwrite(fd, chunk, n - done, offset + done);
+                        }
                     }
                     offset += n;
                 }
                 if (offset != e.getRealSize()) {
                     throw new LayerFormatException("the layer is truncated in " + e.getName());
+                }
+                if (sparse) {
+                    sys.ftruncate(fd, offset);
                 }
                 // data before the rename that publishes the layer (the caller fsyncs directories)
                 sys.fsync(fd, true);
@@ -436,6 +679,10 @@ public final class LayerApplier {
 
         private void checkXattrs(TarArchiveEntry e) throws LayerFormatException {
             for (String name : xattrs(e).keySet()) {
+                if (name.indexOf('\0') >= 0) {
+                    // libc would cut the name at the NUL: what is checked must be what is set
+                    throw new LayerFormatException("NUL in an xattr name on " + shorten(e.getName()));
+                }
                 for (String reserved : RESERVED_XATTR_PREFIXES) {
                     if (name.startsWith(reserved)) {
                         throw new LayerFormatException("forged overlay xattr " + name + " on " + e.getName());
@@ -452,14 +699,13 @@ public final class LayerApplier {
             }
             if (!symlink) {
                 // after chown, which clears set-id bits
-                sys.fchmodat(parent, base, e.getMode() & 07777);
+                sys.lchmodat(parent, base, e.getMode() & 07777);
             }
             for (Map.Entry<String, byte[]> x : xattrs(e).entrySet()) {
                 try {
                     sys.lsetxattrAt(parent, base, x.getKey(), x.getValue(), 0);
                 } catch (SysException ex) {
-                    throw new IOException("cannot set xattr " + x.getKey() + " on " + e.getName() + ": "
-                            + ex.getMessage(), ex);
+                    throw failed("cannot set xattr " + x.getKey() + " on " + e.getName(), ex);
                 }
             }
             FileTime mtime = e.getLastModifiedTime();
@@ -486,6 +732,35 @@ public final class LayerApplier {
                     sys.close(parent);
                 }
             }
+        }
+    }
+
+    private static boolean allZero(byte[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String shorten(String name) {
+        return name.length() <= 200 ? name : name.substring(0, 200) + "... (" + name.length() + " chars)";
+    }
+
+    /**
+     * A failed system call while writing the layer. Errors of the host (no space, quota, I/O, read-only,
+     * out of memory or descriptors) stay IOExceptions; any other errno (ENAMETOOLONG, EEXIST, EINVAL,
+     * EPERM for an xattr the filesystem does not take, EMLINK, ...) comes from what the layer asks for,
+     * so the layer is refused.
+     */
+    static IOException failed(String what, SysException ex) {
+        switch (ex.errno()) {
+            case Errno.ENOSPC, Errno.EIO, Errno.EROFS, Errno.ENOMEM, 122 /* EDQUOT */, 23 /* ENFILE */,
+                    24 /* EMFILE */:
+                return new IOException(what + ": " + ex.getMessage(), ex);
+            default:
+                return new LayerFormatException(what + ": " + ex.getMessage(), ex);
         }
     }
 

@@ -32,8 +32,8 @@ import com.google.gson.reflect.TypeToken;
  * out of sight by a rename first and deletes files after.
  */
 public final class LayerStore {
-    /** Default limit on one layer's uncompressed size: 64 GiB. */
-    public static final long DEFAULT_MAX_LAYER_BYTES = 64L << 30;
+    /** Default limit on one layer's uncompressed size: 64 GiB ({@link LayerLimits}). */
+    public static final long DEFAULT_MAX_LAYER_BYTES = LayerLimits.DEFAULT_MAX_UNCOMPRESSED_BYTES;
 
     private static final Type TAGS = new TypeToken<TreeMap<String, String>>() { }.getType();
 
@@ -93,6 +93,11 @@ public final class LayerStore {
      * name (OCI ref.name annotation, docker RepoTags) is used if it has one.
      */
     public ImportResult importImage(Path source, String tag, long maxLayerBytes) throws IOException {
+        return importImage(source, tag, LayerLimits.withMaxLayerBytes(maxLayerBytes));
+    }
+
+    /** {@link #importImage(Path, String, long)} with every layer held to limits. */
+    public ImportResult importImage(Path source, String tag, LayerLimits limits) throws IOException {
         if (!Files.exists(source)) {
             throw new StoreException(StoreException.Kind.NOT_FOUND, "no such file or directory: " + source);
         }
@@ -111,17 +116,17 @@ public final class LayerStore {
             if (name != null) {
                 checkTag(name);
             }
-            return store(image, name, maxLayerBytes, source.toAbsolutePath().toString());
+            return store(image, name, limits, source.toAbsolutePath().toString());
         }
     }
 
     /** Stores the layers not stored yet (each verified by {@link #storeLayer}), the image, and its tag. */
-    private ImportResult store(ImageImporter.Image image, String name, long maxLayerBytes, String source)
+    private ImportResult store(ImageImporter.Image image, String name, LayerLimits limits, String source)
             throws IOException {
         List<Digest> chain = ChainIds.of(image.diffIds());
         int created = 0;
         for (int i = 0; i < chain.size(); i++) {
-            if (storeLayer(image.layers().get(i), chain.get(i), i == 0 ? null : chain.get(i - 1), maxLayerBytes)) {
+            if (storeLayer(image.layers().get(i), chain.get(i), i == 0 ? null : chain.get(i - 1), limits)) {
                 created++;
             }
         }
@@ -132,13 +137,23 @@ public final class LayerStore {
         return new ImportResult(image.id(), name, chain, created, image.format());
     }
 
-    private boolean storeLayer(ImageImporter.LayerBlob blob, Digest chainId, Digest parent, long max)
+    /**
+     * Stores one layer unless it is stored already. Verified before anything is published: the blob's
+     * size and sha256 against its descriptor (where one gives them), the uncompressed sha256 against the
+     * config's diffID. A layer found stored must carry the record its chain ID implies.
+     */
+    private boolean storeLayer(ImageImporter.LayerBlob blob, Digest chainId, Digest parent, LayerLimits limits)
             throws IOException {
         if (Files.isDirectory(layout.layerDir(chainId))) {
+            checkRecord(chainId, blob.diffId(), parent);
             return false;
         }
         if (blob.blob() == null) {
             throw new StoreException(StoreException.Kind.NOT_FOUND, "layer " + chainId + " is not stored");
+        }
+        if (blob.blobSize() >= 0 && Files.size(blob.blob()) != blob.blobSize()) {
+            throw new LayerFormatException("layer blob " + blob.blobDigest() + " does not match its descriptor's size"
+                    + " (it has " + Files.size(blob.blob()) + " bytes, the descriptor says " + blob.blobSize() + ")");
         }
         try (Staging staging = Staging.create(layout.tmp())) {
             Path layerDir = staging.dir().resolve("layer");
@@ -149,7 +164,7 @@ public final class LayerStore {
             // the blob is kept as it came (hashed and applied in the same pass), so an export can
             // hand out the very bytes whose digests the image's manifest and config name
             try (InputStream in = new Tee(Files.newInputStream(blob.blob()), Files.newOutputStream(kept))) {
-                r = LayerApplier.withLimit(max).apply(in, diff);
+                r = LayerApplier.withLimits(limits).apply(in, diff);
             } catch (LayerFormatException e) {
                 throw new LayerFormatException("layer " + blob.diffId().shortHex() + ": " + e.getMessage(), e);
             }
@@ -161,6 +176,10 @@ public final class LayerStore {
                 throw new LayerFormatException("layer " + blob.diffId() + " does not match the config's diff_id"
                         + " (its uncompressed sha256 is " + r.diffId() + ")");
             }
+            if (blob.blobSize() >= 0 && Files.size(kept) != blob.blobSize()) {
+                throw new LayerFormatException("layer blob " + blob.blobDigest() + " does not match its descriptor's"
+                        + " size (it has " + Files.size(kept) + " bytes, the descriptor says " + blob.blobSize() + ")");
+            }
             AtomicFiles.writeSynced(layerDir.resolve(StoreLayout.LAYER_JSON), Records.toJson(new Records.Layer(
                     chainId.toString(), r.diffId().toString(), parent == null ? null : parent.toString(),
                     r.uncompressedSize(), Instant.now().toString(), r.mediaType(), r.compressedDigest().toString(),
@@ -169,9 +188,77 @@ public final class LayerStore {
                     java.nio.file.StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
+            // read-only from here on: nothing in layerfs opens a stored layer for writing
+            Files.setPosixFilePermissions(kept, READ_ONLY);
+            Files.setPosixFilePermissions(layerDir.resolve(StoreLayout.LAYER_JSON), READ_ONLY);
             AtomicFiles.syncDirectory(diff);
             AtomicFiles.syncDirectory(layerDir);
             return staging.publish(layerDir, layout.layerDir(chainId));
+        }
+    }
+
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> READ_ONLY =
+            PosixFilePermissions.fromString("r--r--r--");
+
+    /** A stored layer's record must name the chain ID, diffID and parent it is stored under. */
+    private void checkRecord(Digest chainId, Digest diffId, Digest parent) throws IOException {
+        LayerInfo l;
+        try {
+            l = layer(chainId);
+        } catch (IOException | IllegalArgumentException e) {
+            throw damaged(chainId, "its record cannot be read: " + e.getMessage());
+        }
+        if (!l.chainId().equals(chainId) || !l.diffId().equals(diffId)
+                || (parent == null ? l.parent() != null : !parent.equals(l.parent()))) {
+            throw damaged(chainId, "its record names chain ID " + l.chainId().shortHex() + ", diffID "
+                    + l.diffId().shortHex() + ", parent " + (l.parent() == null ? "none" : l.parent().shortHex()));
+        }
+    }
+
+    private static StoreException damaged(Digest chainId, String why) {
+        return new StoreException(StoreException.Kind.BAD_CONTENT, "stored layer " + chainId.shortHex()
+                + " is damaged or was changed after it was stored (" + why + "): remove the images that use it, "
+                + "run gc and import again");
+    }
+
+    /**
+     * Checks a stored layer against what it was verified as: the kept blob's size and sha256, its
+     * uncompressed sha256 (the diffID), and the chain ID that diffID and the parent imply. Reads the
+     * whole blob; throws a BAD_CONTENT StoreException naming the first mismatch.
+     */
+    public void verifyLayer(Digest chainId) throws IOException {
+        Records.Layer r = Records.fromJson(Files.readAllBytes(layout.layerRecord(chainId)), Records.Layer.class,
+                "layer record " + chainId.shortHex());
+        Digest diffId = Digest.parse(r.diffId());
+        Digest expectedChain = r.parent() == null ? diffId : Digest.sha256(r.parent() + " " + diffId);
+        if (!expectedChain.equals(chainId) || !chainId.toString().equals(r.chainId())) {
+            throw damaged(chainId, "its record's diffID and parent give chain ID " + expectedChain.shortHex());
+        }
+        Path blob = layout.layerBlob(chainId);
+        if (r.blobDigest() == null || !Files.isRegularFile(blob, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw damaged(chainId, "its blob is missing");
+        }
+        if (Files.size(blob) != r.blobSize()) {
+            throw damaged(chainId, "its blob has " + Files.size(blob) + " bytes, not " + r.blobSize());
+        }
+        java.security.MessageDigest compressed = Digest.newSha256();
+        java.security.MessageDigest plain = Digest.newSha256();
+        try (java.io.BufferedInputStream in = new java.io.BufferedInputStream(new java.security.DigestInputStream(
+                Files.newInputStream(blob), compressed), 1 << 16)) {
+            LayerApplier.Compression c = LayerApplier.Compression.detect(in);
+            try (InputStream u = new java.security.DigestInputStream(c.open(in, LayerLimits.DEFAULT_MAX_ZSTD_WINDOW_LOG),
+                    plain)) {
+                u.transferTo(java.io.OutputStream.nullOutputStream());
+                in.transferTo(java.io.OutputStream.nullOutputStream());
+            } catch (IOException e) {
+                throw damaged(chainId, "its blob cannot be decompressed: " + e.getMessage());
+            }
+        }
+        if (!Digest.of(compressed.digest()).toString().equals(r.blobDigest())) {
+            throw damaged(chainId, "its blob's sha256 is not " + r.blobDigest());
+        }
+        if (!Digest.of(plain.digest()).equals(diffId)) {
+            throw damaged(chainId, "its blob's uncompressed sha256 is not its diffID " + diffId);
         }
     }
 
@@ -459,7 +546,7 @@ public final class LayerStore {
             blobs.add(new ImageImporter.LayerBlob(tarFile, w.diffId(), w.size(), w.diffId()));
             ImageImporter.Image image = new ImageImporter.Image(bytes, Digest.sha256(bytes), blobs, diffIds, null,
                     "commit");
-            return store(image, tag, Long.MAX_VALUE, "container " + name);
+            return store(image, tag, LayerLimits.ownLayer(), "container " + name);
         }
     }
 
