@@ -19,12 +19,13 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
 
 import io.layerfs.sys.Stat;
 import io.layerfs.union.Markers;
 
 /**
- * A layer tar (OCI image spec, layer.md "Changesets"), plain, gzip or bzip2, indexed in memory
+ * A layer tar (OCI image spec, layer.md "Changesets"), plain, gzip, bzip2 or zstd, indexed in memory
  * without its file data: every entry's type, mode, owner, size, device number, link target and
  * xattrs (PAX {@code SCHILY.xattr.NAME}, as GNU tar and Go's archive/tar write them, or
  * {@code LIBARCHIVE.xattr.NAME} with base64 values). Directories that the tar implies but does not
@@ -174,6 +175,7 @@ final class TarLayer extends LayerReader {
         return v;
     }
 
+    /** Chosen by magic number, not by file name: gzip 1f 8b, bzip2 "BZh", zstd 28 b5 2f fd (RFC 8878). */
     private static InputStream decompressed(InputStream in, Path file) throws IOException {
         in.mark(8);
         byte[] magic = in.readNBytes(6);
@@ -186,8 +188,7 @@ final class TarLayer extends LayerReader {
         }
         if (magic.length >= 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
                 && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
-            throw new IOException(file + " is zstd-compressed, which layerfs cannot read yet; decompress it first "
-                    + "(zstd -d)");
+            return new ZstdCompressorInputStream(in);
         }
         if (magic.length >= 6 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z') {
             throw new IOException(file + " is xz-compressed, which layerfs cannot read yet; decompress it first (xz -d)");
