@@ -24,6 +24,19 @@ final class StoreLayers {
      * @param createdBy the history step that made the layer, or null if the image does not say
      */
     record Layer(LayerRef ref, Digest chainId, String createdBy) {
+        /** "layer ID  STEP" (the step on one line, at most 100 characters), or "" for an upper. */
+        String label() {
+            if (chainId == null) {
+                return "";
+            }
+            return "layer " + chainId.shortHex() + (createdBy == null ? "" : "  " + oneLine(createdBy));
+        }
+    }
+
+    /** A history step, shortened to one line of at most 100 characters. */
+    static String oneLine(String createdBy) {
+        String s = createdBy.replaceAll("\\s+", " ").strip();
+        return s.length() <= 100 ? s : s.substring(0, 97) + "...";
     }
 
     private StoreLayers() {

@@ -156,9 +156,7 @@ final class WhiteoutsCommand implements Callable<Integer> {
         int width = width(all);
         for (int i = 0; i < layers.size(); i++) {
             StoreLayers.Layer l = layers.get(i);
-            out.println(l.ref().name() + "  " + l.ref().root()
-                    + (l.chainId() == null ? "" : "  layer " + l.chainId().shortHex())
-                    + (l.createdBy() == null ? "" : "  " + oneLine(l.createdBy())));
+            out.println((l.ref().name() + "  " + l.ref().root() + "  " + l.label()).stripTrailing());
             if (markers.get(i).isEmpty()) {
                 out.println("  (no markers)");
             }
@@ -167,12 +165,6 @@ final class WhiteoutsCommand implements Callable<Integer> {
             }
         }
         out.println(layers.size() + (layers.size() == 1 ? " layer: " : " layers: ") + summary(all));
-    }
-
-    /** A history step, shortened to one line of at most 100 characters. */
-    private static String oneLine(String createdBy) {
-        String s = createdBy.replaceAll("\\s+", " ").strip();
-        return s.length() <= 100 ? s : s.substring(0, 97) + "...";
     }
 
     private static int width(List<Marker> markers) {

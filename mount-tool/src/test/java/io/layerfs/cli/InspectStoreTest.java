@@ -21,7 +21,7 @@ import io.layerfs.testkit.LayerFixture;
 import io.layerfs.testkit.MountTests;
 
 /**
- * {@code whiteouts --image} and {@code --container} on a store filled by {@code image import} of an
+ * {@code whiteouts} and {@code explain} with {@code --image} and {@code --container} on a store filled by {@code image import} of an
  * OCI layout built here (the import writes whiteouts as 0/0 devices, so it needs root):
  * <pre>
  *   layer 1 "RUN base":  etc/motd  etc/hosts  var/cache/x
@@ -29,7 +29,7 @@ import io.layerfs.testkit.MountTests;
  *   container c's upper: etc/.wh.motd (an OCI whiteout, as fuse-overlayfs without privileges writes)
  * </pre>
  */
-class WhiteoutsStoreTest {
+class InspectStoreTest {
     @TempDir
     Path dir;
 
@@ -104,6 +104,27 @@ class WhiteoutsStoreTest {
         assertEquals("RUN rm", top.get("createdBy").getAsString());
         assertTrue(top.get("layer").getAsString().startsWith("sha256:"));
         assertEquals(2, top.getAsJsonArray("markers").size());
+    }
+
+    @Test
+    void explainImage_hiddenPath_layersShowTheirHistoryStep() {
+        assertEquals(0, run("explain", "/etc/hosts", "--image", "img", "--root", root), err.toString());
+        List<String> lines = out.toString().lines().toList();
+        assertTrue(lines.get(0).matches("/etc/hosts is hidden: whited out in lower 1 by " + root
+                + "/layers/[0-9a-f]+/diff/etc/hosts \\(character device 0/0\\)"), lines.get(0));
+        int at = lines.indexOf("Layers (layerfs rules; from image img):");
+        assertTrue(lines.get(at + 1).matches("  lower 1  .*/diff  layer [0-9a-f]{12}  RUN rm"), lines.get(at + 1));
+        assertTrue(lines.get(at + 2).matches("  lower 2  .*/diff  layer [0-9a-f]{12}  RUN base"), lines.get(at + 2));
+    }
+
+    @Test
+    void explainContainer_json_upperHasNoLabel_lowersDo() {
+        assertEquals(0, run("explain", "/etc/motd", "--container", "c", "--root", root, "--json"), err.toString());
+        JsonObject j = JsonParser.parseString(out.toString()).getAsJsonObject();
+        assertEquals(false, j.get("visible").getAsBoolean());
+        JsonArray layers = j.getAsJsonArray("layers");
+        assertEquals(false, layers.get(0).getAsJsonObject().has("label"));
+        assertTrue(layers.get(1).getAsJsonObject().get("label").getAsString().endsWith("  RUN rm"));
     }
 
     @Test
