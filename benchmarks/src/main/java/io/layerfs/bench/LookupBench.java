@@ -41,7 +41,8 @@ import io.layerfs.union.UnionFs;
  *
  * <p>{@code cache=warm}: the engine's lookup cache holds the path (what a repeated getattr costs:
  * a hash lookup and one lstat). {@code cache=cold}: the cached lookup of that one path (not of its
- * parent) is forgotten before each call, so the call pays the walk through the layers, as a FUSE
+ * parent) is forgotten before each call ({@link UnionFs#forgetLookup}, which takes the engine's
+ * write lock), so the call pays the walk through the layers, as a FUSE
  * LOOKUP of a new name does.
  */
 @State(Scope.Benchmark)
@@ -56,7 +57,6 @@ public class LookupBench {
 
     private Path dir;
     private UnionFs fs;
-    private LookupCache lookups;
     private boolean cold;
 
     @Setup(Level.Trial)
@@ -64,7 +64,6 @@ public class LookupBench {
         dir = BenchDirs.create("lookup" + depth);
         fs = UnionFs.open(new UnionConfig(deepStack(dir, depth), null, null));
         cold = "cold".equals(cache);
-        lookups = cold ? LookupCache.of(fs) : null;
         check();
     }
 
@@ -104,7 +103,7 @@ public class LookupBench {
 
     private Stat getattr(String path) throws SysException {
         if (cold) {
-            lookups.forget(path);
+            fs.forgetLookup(path);
         }
         return fs.getattr(path);
     }

@@ -41,6 +41,18 @@ public record Finding(Check check, LayerRef layer, String path, String markerPat
                 "Objects of copy-ups or whiteouts that were in progress when a mount ended: they take space "
                         + "until the next mount of this workdir removes them. incompat/volatile makes "
                         + "kernel overlayfs refuse the next mount until it is deleted."),
+        RESERVED_WH_NAME("reserved-wh-name",
+                "Names starting with .wh. are reserved for whiteouts (OCI image spec, layer.md). A bare .wh. "
+                        + "whites out nothing, and .wh..wh.* entries other than the opaque marker are aufs "
+                        + "metadata (.wh..wh.plnk, .wh..wh.aufs): image tools refuse such a layer or drop the "
+                        + "entry (layerfs image import refuses it); in a layer directory layerfs hides the name "
+                        + "and kernel overlayfs shows it as an ordinary file."),
+        NOT_OCI_MARKER_IN_TAR("not-oci-marker-in-tar",
+                "A layer tar's only markers are .wh.NAME and .wh..wh..opq entries (OCI image spec, layer.md). "
+                        + "A 0/0 device or an overlay xattr in a tar hides something only where the tar is "
+                        + "unpacked as it is into an overlay layer directory; applied as the spec says it is an "
+                        + "ordinary device or xattr, and the file shows again (layerfs image import refuses "
+                        + "0/0 devices)."),
         IDENTICAL_COPY("identical-copy",
                 "The file has the same content, mode, owner and xattrs as the lower file it shadows: a "
                         + "copy-up that changed nothing (often a file opened for writing and not written), "

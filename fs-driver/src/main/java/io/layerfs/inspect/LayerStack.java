@@ -14,8 +14,8 @@ import io.layerfs.inspect.Version.Status;
 import io.layerfs.sys.Stat;
 
 /**
- * A stack of layer directories seen as one union, for explaining lookups: lowers highest first
- * (the order of {@code lowerdir=}) under an optional upper. Nothing is mounted; every answer is
+ * A stack of layer directories (or of layer tars, {@link #ofTars}) seen as one union, for explaining
+ * lookups: lowers highest first (the order of {@code lowerdir=}) under an optional upper. Nothing is mounted; every answer is
  * read from the layer directories under the given {@link Rules}.
  *
  * <p>The lookup is overlayfs' (overlayfs.rst, "Non-directories", "Directories"), as the engine's
@@ -42,13 +42,18 @@ public final class LayerStack {
     private final Rules rules;
     private final Map<String, Level> cache = new HashMap<>();
 
-    private LayerStack(List<LayerRef> layers, Rules rules) {
+    private LayerStack(List<LayerRef> layers, LayerReader[] readers, Rules rules) {
         this.layers = List.copyOf(layers);
         this.rules = rules;
-        this.dirs = new LayerReader[layers.size()];
-        for (int i = 0; i < dirs.length; i++) {
-            dirs[i] = new LayerDir(layers.get(i));
+        this.dirs = readers;
+    }
+
+    private static LayerReader[] dirs(List<LayerRef> layers) {
+        LayerReader[] out = new LayerReader[layers.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = new LayerDir(layers.get(i));
         }
+        return out;
     }
 
     /**
@@ -68,7 +73,33 @@ public final class LayerStack {
         if (refs.isEmpty()) {
             throw new IllegalArgumentException("a layer stack needs at least one layer");
         }
-        return new LayerStack(refs, rules);
+        return new LayerStack(refs, dirs(refs), rules);
+    }
+
+    /**
+     * A stack of layer tars (plain, gzip, bzip2 or zstd), highest first, named "lower 1" (the top)
+     * to "lower N" like lowers. Each tar is read once and indexed in memory without its data; regular
+     * files keep a SHA-256 of their content, so {@link Lint} can compare them across layers.
+     *
+     * @throws NoSuchFileException if a tar does not exist
+     * @throws IOException         if one is not a readable tar, or an entry leaves the layer
+     */
+    public static LayerStack ofTars(List<Path> tars, Rules rules) throws IOException {
+        if (tars.isEmpty()) {
+            throw new IllegalArgumentException("a layer stack needs at least one layer");
+        }
+        List<LayerRef> refs = new ArrayList<>();
+        LayerReader[] readers = new LayerReader[tars.size()];
+        for (int i = 0; i < tars.size(); i++) {
+            Path abs = tars.get(i).toAbsolutePath().normalize();
+            if (!Files.exists(abs)) {
+                throw new NoSuchFileException(abs.toString(), null, "layer does not exist");
+            }
+            LayerRef ref = new LayerRef(i, "lower " + (i + 1), abs, false);
+            refs.add(ref);
+            readers[i] = TarLayer.read(ref, true);
+        }
+        return new LayerStack(refs, readers, rules);
     }
 
     /** The layer's real path: layers are often symlinks (containers/storage's l/ short names). */
@@ -98,12 +129,22 @@ public final class LayerStack {
         if (at < 0) {
             throw new IllegalArgumentException(layer + " is not in this stack");
         }
-        return at == layers.size() - 1 ? null : new LayerStack(layers.subList(at + 1, layers.size()), rules);
+        return at == layers.size() - 1 ? null : new LayerStack(layers.subList(at + 1, layers.size()),
+                java.util.Arrays.copyOfRange(dirs, at + 1, dirs.length), rules);
+    }
+
+    /** How layer is read: a directory, or a tar indexed in memory. */
+    LayerReader reader(LayerRef layer) {
+        int at = layers.indexOf(layer);
+        if (at < 0) {
+            throw new IllegalArgumentException(layer + " is not in this stack");
+        }
+        return dirs[at];
     }
 
     /** The same layers read under other rules. */
     public LayerStack withRules(Rules other) {
-        return other == rules ? this : new LayerStack(layers, other);
+        return other == rules ? this : new LayerStack(layers, dirs, other);
     }
 
     /**

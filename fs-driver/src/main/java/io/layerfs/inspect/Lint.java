@@ -27,6 +27,11 @@ import io.layerfs.union.Markers.Encoding;
  * The lowest layer has nothing below it in the stack, so those two checks skip it; with a single
  * layer they cannot run at all.
  *
+ * <p>Layer tars ({@link LayerStack#ofTars}) are checked as what they are, OCI changesets: there
+ * {@code .wh..wh..opq} is the opaque marker of the format rather than a problem, any other marker
+ * encoding is one, and the encodings are not judged as a mix; an opaque marker under a name the tar
+ * also has as a non-directory is found from the tar's entries.
+ *
  * <pre>
  *   List&lt;Finding&gt; findings = Lint.check(LayerStack.of(lowers, upper, Rules.LAYERFS));
  *   findings.addAll(Lint.checkWorkdir(work));
@@ -107,18 +112,48 @@ public final class Lint {
     // ---- one layer ------------------------------------------------------------------------------------
 
     private void layer(LayerRef ref) throws IOException {
-        LayerDir layer = new LayerDir(ref);
+        LayerReader layer = stack.reader(ref);
         LayerStack below = stack.below(ref);
         Map<Encoding, Integer> used = new EnumMap<>(Encoding.class);
         DirMarkers root = DirMarkers.read(layer, ".", Rules.LAYERFS);
         for (Marker m : root.opaque()) {
             count(used, m.encoding());
             if (m.encoding() == Encoding.OCI_OPAQUE) {
-                ociOpaque(ref, m);
+                ociOpaque(layer, m);
             }
         }
         walk(layer, below, ".", null, root.xattrWhiteouts(), used);
-        mixed(ref, used);
+        if (layer instanceof TarLayer tar) {
+            notOci(ref, used);
+            underNonDirectories(tar);
+        } else {
+            mixed(ref, used);
+        }
+    }
+
+    /** In a tar, every marker that is not a .wh. entry (OCI image spec, layer.md "Whiteouts"). */
+    private void notOci(LayerRef ref, Map<Encoding, Integer> used) {
+        List<String> parts = new ArrayList<>();
+        for (Map.Entry<Encoding, Integer> e : used.entrySet()) {
+            if (e.getKey() != Encoding.OCI_WHITEOUT && e.getKey() != Encoding.OCI_OPAQUE) {
+                parts.add(e.getKey().id() + " x" + e.getValue());
+            }
+        }
+        if (!parts.isEmpty()) {
+            findings.add(new Finding(Check.NOT_OCI_MARKER_IN_TAR, ref, "/", ".",
+                    "the tar carries overlay markers that are not .wh. entries: " + String.join(", ", parts), 0));
+        }
+    }
+
+    private void underNonDirectories(TarLayer tar) {
+        for (String rel : tar.entriesUnderNonDirectories()) {
+            if (Markers.isOciOpaqueName(LayerReader.name(rel))) {
+                String dir = LayerReader.parent(rel);
+                findings.add(new Finding(Check.OPAQUE_ON_NON_DIRECTORY, tar.ref, LayerReader.unionPath(dir), rel,
+                        rel + " marks " + LayerReader.unionPath(dir) + " opaque, but the tar also has "
+                                + dir + " as a non-directory", 0));
+            }
+        }
     }
 
     private static void count(Map<Encoding, Integer> used, Encoding e) {
@@ -129,7 +164,7 @@ public final class Lint {
      * @param opaqueAbove the nearest directory of this layer, at or above dir, that is opaque (its
      *                    marker), or null
      */
-    private void walk(LayerDir layer, LayerStack below, String dir, Marker opaqueAbove, boolean xattrWhiteouts,
+    private void walk(LayerReader layer, LayerStack below, String dir, Marker opaqueAbove, boolean xattrWhiteouts,
                       Map<Encoding, Integer> used) throws IOException {
         LayerRef ref = layer.ref;
         List<String> names = layer.list(dir);
@@ -139,11 +174,12 @@ public final class Lint {
                 continue; // counted with the directory (DirMarkers)
             }
             String target = Markers.ociWhiteoutTarget(name);
+            if (name.startsWith(".wh.") && (target == null || target.startsWith(".wh."))) {
+                reservedName(ref, LayerReader.child(dir, name));
+                continue;
+            }
             if (target != null && present.contains(target)) {
                 continue; // found by the probe of target
-            }
-            if (name.startsWith(".wh.") && target == null) {
-                continue;
             }
             String probeName = target != null ? target : name;
             String rel = LayerReader.child(dir, probeName);
@@ -167,7 +203,7 @@ public final class Lint {
                 for (Marker m : p.dir.opaque()) {
                     count(used, m.encoding());
                     if (m.encoding() == Encoding.OCI_OPAQUE) {
-                        ociOpaque(ref, m);
+                        ociOpaque(layer, m);
                     }
                     if (opaque == null) {
                         opaque = m;
@@ -202,7 +238,19 @@ public final class Lint {
         }
     }
 
-    private void ociOpaque(LayerRef ref, Marker m) {
+    private void reservedName(LayerRef ref, String rel) {
+        String name = LayerReader.name(rel);
+        findings.add(new Finding(Check.RESERVED_WH_NAME, ref, LayerReader.unionPath(rel), rel,
+                name.equals(".wh.") ? "a bare .wh. entry, which whites out no name"
+                        : name + " is not a whiteout of a name but aufs metadata (.wh..wh.*)", 0));
+    }
+
+    /** Not for a tar: there .wh..wh..opq is the one opaque marker the format has. */
+    private void ociOpaque(LayerReader layer, Marker m) {
+        if (layer instanceof TarLayer) {
+            return;
+        }
+        LayerRef ref = layer.ref;
         findings.add(new Finding(Check.OCI_OPAQUE_FILE, ref, m.path(), m.markerPath(),
                 m.markerPath() + " makes " + m.path() + " opaque for layerfs and fuse-overlayfs only", 0));
     }
@@ -258,23 +306,23 @@ public final class Lint {
                         + String.join(", ", ignoredByUser), 0));
     }
 
-    private void identical(LayerDir layer, LayerStack below, String rel, String path, ObjectInfo mine)
+    private void identical(LayerReader layer, LayerStack below, String rel, String path, ObjectInfo mine)
             throws IOException {
         Step s = below.lookup(path);
         if (!s.visible() || !s.shown().object().isFile()) {
             return;
         }
         ObjectInfo theirs = s.shown().object();
-        if (mine.size() == 0 || mine.size() != theirs.size()
-                || (mine.dev() == theirs.dev() && mine.ino() == theirs.ino())
+        boolean sameObject = mine.ino() != 0 && mine.dev() == theirs.dev() && mine.ino() == theirs.ino();
+        if (mine.size() == 0 || mine.size() != theirs.size() || sameObject
                 || mine.mode() != theirs.mode() || mine.uid() != theirs.uid() || mine.gid() != theirs.gid()) {
             return;
         }
-        LayerDir other = new LayerDir(s.supplier());
+        LayerReader other = below.reader(s.supplier());
         if (!publicXattrs(layer, rel).equals(publicXattrs(other, rel))) {
             return;
         }
-        if (!sameContent(layer.ref.resolve(rel), s.supplier().resolve(rel))) {
+        if (!sameContent(layer, other, rel)) {
             return;
         }
         findings.add(new Finding(Check.IDENTICAL_COPY, layer.ref, path, rel,
@@ -292,6 +340,18 @@ public final class Lint {
             }
         }
         return out;
+    }
+
+    /** Byte by byte for directories; by the digests taken while reading for tars. */
+    private static boolean sameContent(LayerReader mine, LayerReader theirs, String rel) throws IOException {
+        if (mine instanceof TarLayer a && theirs instanceof TarLayer b) {
+            byte[] x = a.sha256(rel);
+            return x != null && Arrays.equals(x, b.sha256(rel));
+        }
+        if (mine instanceof LayerDir && theirs instanceof LayerDir) {
+            return sameContent(mine.ref.resolve(rel), theirs.ref.resolve(rel));
+        }
+        return false;
     }
 
     private static boolean sameContent(Path a, Path b) throws IOException {

@@ -19,12 +19,13 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
 
 import io.layerfs.sys.Stat;
 import io.layerfs.union.Markers;
 
 /**
- * A layer tar (OCI image spec, layer.md "Changesets"), plain, gzip or bzip2, indexed in memory
+ * A layer tar (OCI image spec, layer.md "Changesets"), plain, gzip, bzip2 or zstd, indexed in memory
  * without its file data: every entry's type, mode, owner, size, device number, link target and
  * xattrs (PAX {@code SCHILY.xattr.NAME}, as GNU tar and Go's archive/tar write them, or
  * {@code LIBARCHIVE.xattr.NAME} with base64 values). Directories that the tar implies but does not
@@ -37,34 +38,49 @@ final class TarLayer extends LayerReader {
     private static final String SCHILY = "SCHILY.xattr.";
     private static final String LIBARCHIVE = "LIBARCHIVE.xattr.";
 
-    private record Node(Stat stat, String linkTarget, Map<String, byte[]> xattrs) {
+    /** @param sha256 a regular file's content digest, if asked for; else null */
+    private record Node(Stat stat, String linkTarget, Map<String, byte[]> xattrs, byte[] sha256) {
     }
 
     private final Map<String, Node> nodes;
     private final Map<String, TreeSet<String>> children;
+    private final List<String> entriesUnderNonDirectories;
 
-    private TarLayer(LayerRef ref, Map<String, Node> nodes, Map<String, TreeSet<String>> children) {
+    private TarLayer(LayerRef ref, Map<String, Node> nodes, Map<String, TreeSet<String>> children,
+                     List<String> entriesUnderNonDirectories) {
         super(ref);
         this.nodes = nodes;
         this.children = children;
+        this.entriesUnderNonDirectories = entriesUnderNonDirectories;
     }
 
     static TarLayer read(LayerRef ref) throws IOException {
+        return read(ref, false);
+    }
+
+    /** @param digests whether to hash each regular file's content (read anyway, to get past it) */
+    static TarLayer read(LayerRef ref, boolean digests) throws IOException {
         Map<String, Node> nodes = new HashMap<>();
         Map<String, TreeSet<String>> children = new HashMap<>();
-        nodes.put(".", new Node(stat(Stat.S_IFDIR | 0755, 0, 0, 0, 0, 0), null, Map.of()));
+        nodes.put(".", new Node(stat(Stat.S_IFDIR | 0755, 0, 0, 0, 0, 0), null, Map.of(), null));
         children.put(".", new TreeSet<>());
         List<Node> inOrder = new ArrayList<>();
+        java.util.Set<String> nonDirectories = new java.util.HashSet<>();
+        List<String> entries = new ArrayList<>();
         boolean xattrWhiteoutsPossible = false;
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(ref.root()));
              TarArchiveInputStream tar = new TarArchiveInputStream(decompressed(raw, ref.root()))) {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
                 String rel = clean(e.getName(), ref.root());
-                Node node = node(e, nodes, rel);
+                Node node = node(e, nodes, rel, digests ? tar : null);
                 inOrder.add(node);
                 if (node == null) {
                     continue;
+                }
+                entries.add(rel);
+                if (!node.stat.isDirectory()) {
+                    nonDirectories.add(rel);
                 }
                 for (Map.Entry<String, byte[]> x : node.xattrs.entrySet()) {
                     xattrWhiteoutsPossible |= Markers.announcesXattrWhiteouts(x.getKey(), x.getValue());
@@ -84,7 +100,16 @@ final class TarLayer extends LayerReader {
         if (xattrWhiteoutsPossible) {
             addEmptyXattrs(ref.root(), inOrder);
         }
-        return new TarLayer(ref, nodes, children);
+        List<String> under = new ArrayList<>();
+        for (String rel : entries) {
+            for (String p = parent(rel); !".".equals(p); p = parent(p)) {
+                if (nonDirectories.contains(p)) {
+                    under.add(rel);
+                    break;
+                }
+            }
+        }
+        return new TarLayer(ref, nodes, children, List.copyOf(under));
     }
 
     /**
@@ -174,6 +199,7 @@ final class TarLayer extends LayerReader {
         return v;
     }
 
+    /** Chosen by magic number, not by file name: gzip 1f 8b, bzip2 "BZh", zstd 28 b5 2f fd (RFC 8878). */
     private static InputStream decompressed(InputStream in, Path file) throws IOException {
         in.mark(8);
         byte[] magic = in.readNBytes(6);
@@ -186,8 +212,7 @@ final class TarLayer extends LayerReader {
         }
         if (magic.length >= 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
                 && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
-            throw new IOException(file + " is zstd-compressed, which layerfs cannot read yet; decompress it first "
-                    + "(zstd -d)");
+            return new ZstdCompressorInputStream(in);
         }
         if (magic.length >= 6 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z') {
             throw new IOException(file + " is xz-compressed, which layerfs cannot read yet; decompress it first (xz -d)");
@@ -210,7 +235,9 @@ final class TarLayer extends LayerReader {
         return parts.isEmpty() ? "." : String.join("/", parts);
     }
 
-    private static Node node(TarArchiveEntry e, Map<String, Node> nodes, String rel) throws IOException {
+    /** @param content the stream at e's data, to hash a regular file's content; null not to */
+    private static Node node(TarArchiveEntry e, Map<String, Node> nodes, String rel, InputStream content)
+            throws IOException {
         int perm = e.getMode() & 07777;
         int type;
         String link = null;
@@ -253,7 +280,23 @@ final class TarLayer extends LayerReader {
         long mtime = e.getModTime() == null ? 0 : e.getModTime().getTime() / 1000;
         Stat st = new Stat(0, 0, 1, type | perm, (int) e.getLongUserId(), (int) e.getLongGroupId(), rdev, size,
                 4096, 0, mtime, 0, mtime, 0, mtime, 0);
-        return new Node(st, link, xattrs);
+        byte[] sha256 = content != null && type == Stat.S_IFREG ? sha256(content) : null;
+        return new Node(st, link, xattrs, sha256);
+    }
+
+    private static byte[] sha256(InputStream in) throws IOException {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java has SHA-256", e);
+        }
+        byte[] buf = new byte[64 * 1024];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+            md.update(buf, 0, n);
+        }
+        return md.digest();
     }
 
     private static void addParents(String rel, Map<String, Node> nodes, Map<String, TreeSet<String>> children) {
@@ -263,7 +306,7 @@ final class TarLayer extends LayerReader {
         }
         addParents(p, nodes, children);
         if (!nodes.containsKey(p) || !nodes.get(p).stat.isDirectory()) {
-            nodes.put(p, new Node(stat(Stat.S_IFDIR | 0755, 0, 0, 0, 0, 0), null, Map.of()));
+            nodes.put(p, new Node(stat(Stat.S_IFDIR | 0755, 0, 0, 0, 0, 0), null, Map.of(), null));
         }
         children.computeIfAbsent(p, k -> new TreeSet<>());
         if (!".".equals(p)) {
@@ -279,6 +322,21 @@ final class TarLayer extends LayerReader {
         long ma = major & 0xffffffffL;
         long mi = minor & 0xffffffffL;
         return ((ma & 0xfffff000L) << 32) | ((ma & 0xfffL) << 8) | ((mi & 0xffffff00L) << 12) | (mi & 0xffL);
+    }
+
+    /** The SHA-256 of a regular file's content, if the tar was read with digests; else null. */
+    byte[] sha256(String rel) {
+        Node n = nodes.get(rel);
+        return n == null ? null : n.sha256;
+    }
+
+    /**
+     * Entries whose path goes through a name that the tar also has as a non-directory (a file "a"
+     * and "a/.wh..wh..opq"): extracting them fails or replaces the file, depending on the order and
+     * the tool. In path order of the tar.
+     */
+    List<String> entriesUnderNonDirectories() {
+        return entriesUnderNonDirectories;
     }
 
     @Override

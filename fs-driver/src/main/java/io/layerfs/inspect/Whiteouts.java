@@ -29,7 +29,7 @@ public final class Whiteouts {
     private Whiteouts() {
     }
 
-    /** The markers of a layer directory, or of a tar file (plain, gzip or bzip2). */
+    /** The markers of a layer directory, or of a tar file (plain, gzip, bzip2 or zstd). */
     public static List<Marker> of(Path source) throws IOException {
         return of(reader(source));
     }

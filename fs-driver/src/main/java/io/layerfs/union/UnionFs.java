@@ -150,6 +150,21 @@ public final class UnionFs implements AutoCloseable {
         return copyUps.get();
     }
 
+    /**
+     * Forgets the cached lookup of path only (not its parent's, not its children's), so the next call
+     * that names it walks the layers again, as a FUSE LOOKUP of a name the kernel has not seen does.
+     * The engine keeps its cache right by itself; this is for benchmarks that time that walk.
+     */
+    public void forgetLookup(String path) {
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            resolver.invalidate(path);
+        } finally {
+            w.unlock();
+        }
+    }
+
     // ---- reading ------------------------------------------------------------------------------------
 
     public Stat getattr(String path) throws SysException {

@@ -16,6 +16,9 @@ import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
+import org.apache.commons.compress.compressors.bzip2.BZip2CompressorOutputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -118,11 +121,42 @@ class WhiteoutsTest {
     }
 
     @Test
-    void zstdTar_isAClearError() throws Exception {
-        Path tar = tmp.resolve("layer.tar.zst");
-        Files.write(tar, new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0, 0, 0});
+    void gnuTar_everyCompression_listsTheSameMarkers() throws Exception {
+        EncodingStack fx = EncodingStack.in(tmp.resolve("fx"));
+        Path plain = tmp.resolve("mid.tar");
+        Process p = new ProcessBuilder("tar", "--xattrs", "--xattrs-include=*", "-cf", plain.toString(),
+                "-C", fx.lowers.get(1).toString(), ".").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        assertEquals(MID, lines(Whiteouts.of(plain)), "plain");
+        for (String kind : List.of("gz", "bz2", "zst")) {
+            Path packed = tmp.resolve("mid.tar." + kind);
+            try (OutputStream f = Files.newOutputStream(packed); OutputStream c = compressor(kind, f)) {
+                Files.copy(plain, c);
+            }
+            assertEquals(MID, lines(Whiteouts.of(packed)), kind);
+        }
+    }
+
+    private static OutputStream compressor(String kind, OutputStream f) throws IOException {
+        switch (kind) {
+            case "gz":
+                return new GzipCompressorOutputStream(f);
+            case "bz2":
+                return new BZip2CompressorOutputStream(f);
+            case "zst":
+                return new ZstdCompressorOutputStream(f);
+            default:
+                throw new IllegalArgumentException(kind);
+        }
+    }
+
+    @Test
+    void xzTar_isAClearError() throws Exception {
+        Path tar = tmp.resolve("layer.tar.xz");
+        Files.write(tar, new byte[] {(byte) 0xfd, '7', 'z', 'X', 'Z', 0, 0, 0});
         IOException e = assertThrows(IOException.class, () -> Whiteouts.of(tar));
-        assertTrue(e.getMessage().contains("zstd -d"), e.getMessage());
+        assertTrue(e.getMessage().contains("xz -d"), e.getMessage());
     }
 
     @Test

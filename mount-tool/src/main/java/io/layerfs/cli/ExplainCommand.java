@@ -151,8 +151,9 @@ final class ExplainCommand implements Callable<Integer> {
         for (LayerRef l : layers.layers()) {
             width = Math.max(width, l.name().length());
         }
-        for (LayerRef l : layers.layers()) {
-            out.println("  " + pad(l.name(), width) + "  " + l.root());
+        for (int i = 0; i < layers.layers().size(); i++) {
+            LayerRef l = layers.layers().get(i);
+            out.println(("  " + pad(l.name(), width) + "  " + l.root() + "  " + resolved.label(i)).stripTrailing());
         }
         for (String n : resolved.notes()) {
             out.println("Note: " + n);
@@ -288,7 +289,15 @@ final class ExplainCommand implements Callable<Integer> {
         m.put("path", e.path());
         m.put("rules", e.rules().id());
         m.put("source", resolved.source());
-        m.put("layers", InspectJson.layers(layers.layers()));
+        List<Object> layerList = InspectJson.layers(layers.layers());
+        for (int i = 0; i < layerList.size(); i++) {
+            if (!resolved.label(i).isEmpty()) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> lm = (Map<String, Object>) layerList.get(i);
+                lm.put("label", resolved.label(i));
+            }
+        }
+        m.put("layers", layerList);
         m.putAll(step(e.target()));
         List<Object> ancestors = new ArrayList<>();
         for (Step a : e.ancestors()) {

@@ -2,6 +2,8 @@ package io.layerfs.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +17,7 @@ import io.layerfs.inspect.Finding;
 import io.layerfs.inspect.LayerRef;
 import io.layerfs.inspect.LayerStack;
 import io.layerfs.inspect.Lint;
+import io.layerfs.inspect.Rules;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,18 +25,24 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code layerfs lint SOURCE...}: the problems {@link Lint} finds in a stack of layers, and in a workdir. */
+/**
+ * {@code layerfs lint SOURCE...}: the problems {@link Lint} finds in a stack of layers (directories, or
+ * tars when every SOURCE is a file), and in a workdir.
+ */
 @Command(name = "lint", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
         description = {
-            "Finds problems in layer directories that bite users, each with a short explanation: whiteouts "
-                    + "that hide nothing, whiteouts inside an opaque directory, mixed encodings in one layer, "
-                    + ".wh..wh..opq files that kernel overlayfs shows as ordinary files, .wh. entries beside "
-                    + "the name they white out, opaque markers on non-directories, ignored xattr whiteouts, "
-                    + "leftovers in a workdir (--work), and upper files identical to the lower file they "
-                    + "shadow (with the bytes wasted).",
+            "Finds problems in layer directories or layer tars that bite users, each with a short "
+                    + "explanation: whiteouts that hide nothing, whiteouts inside an opaque directory, mixed "
+                    + "encodings in one layer, .wh..wh..opq files that kernel overlayfs shows as ordinary "
+                    + "files, .wh. entries beside the name they white out, bare .wh. and aufs .wh..wh.* "
+                    + "names, opaque markers on non-directories, ignored xattr whiteouts, leftovers in a "
+                    + "workdir (--work), and files identical to the lower file they shadow (with the bytes "
+                    + "wasted).",
             "",
-            "SOURCE... are layer directories, highest first (the order of lowerdir=), like --lower. "
-                    + "Checks that need the layers below a layer skip the lowest one.",
+            "SOURCE... are layer directories, or layer tars (plain, gzip, bzip2 or zstd), highest first "
+                    + "(the order of lowerdir=), like --lower. Checks that need the layers below a layer "
+                    + "skip the lowest one. In a tar, .wh..wh..opq is the format's opaque marker, and any "
+                    + "marker that is not a .wh. entry (a 0/0 device, an overlay xattr) is a finding.",
             "",
             "Exit status 0: nothing found; 1: findings were printed.",
             "",
@@ -42,6 +51,7 @@ import picocli.CommandLine.Spec;
         footer = {
             "  layerfs lint /img/top /img/base --upper /c/upper --work /c/work",
             "  layerfs lint --mount /c/merged --json",
+            "  layerfs lint top.tar.gz mid.tar base.tar.zst",
             "",
         })
 final class LintCommand implements Callable<Integer> {
@@ -59,7 +69,7 @@ final class LintCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
-    @Parameters(paramLabel = "SOURCE", arity = "0..*", description = "Layer directories, highest first.")
+    @Parameters(paramLabel = "SOURCE", arity = "0..*", description = "Layer directories or layer tars, highest first.")
     List<String> sources = new ArrayList<>();
 
     private final Host host;
@@ -72,8 +82,10 @@ final class LintCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws CliException {
-        StackOptions.Resolved resolved = stack.resolve(host, cwd, sources);
-        LayerStack layers = resolved.open();
+        List<Path> tars = tars();
+        StackOptions.Resolved resolved = tars == null ? stack.resolve(host, cwd, sources)
+                : new StackOptions.Resolved(tars, null, null, Rules.LAYERFS, "layer tars", List.of());
+        LayerStack layers = tars == null ? resolved.open() : openTars(tars);
         List<Finding> findings;
         try {
             findings = new ArrayList<>(Lint.check(layers));
@@ -93,6 +105,43 @@ final class LintCommand implements Callable<Integer> {
         }
         out.flush();
         return findings.isEmpty() ? ExitCode.OK.code : ExitCode.FINDINGS.code;
+    }
+
+    /** The SOURCEs as layer tars, if they are files; null if they are directories (or none are given). */
+    private List<Path> tars() throws CliException {
+        List<Path> files = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        for (String s : sources) {
+            Path p = StackOptions.path(cwd, s);
+            (Files.isRegularFile(p) ? files : dirs).add(p);
+        }
+        if (files.isEmpty()) {
+            return null;
+        }
+        if (!dirs.isEmpty()) {
+            throw new CliException(ExitCode.USAGE, "give layer tars or layer directories, not both",
+                    dirs.get(0) + " is not a file; " + files.get(0) + " is");
+        }
+        if (!stack.lowers.isEmpty() || stack.upper != null || stack.mount != null || stack.container != null
+                || stack.image != null) {
+            throw new CliException(ExitCode.USAGE, "layer tars are a stack of their own",
+                    "give the tars alone, highest first, without --lower/--upper/--mount/--container/--image");
+        }
+        if (stack.rules != null && !stack.rules.equals(Rules.LAYERFS.id())) {
+            throw new CliException(ExitCode.USAGE, "--rules does not apply to layer tars",
+                    "a tar is read as the OCI image spec says");
+        }
+        return files;
+    }
+
+    private static LayerStack openTars(List<Path> tars) throws CliException {
+        try {
+            return LayerStack.ofTars(tars, Rules.LAYERFS);
+        } catch (NoSuchFileException e) {
+            throw new CliException(ExitCode.BAD_LAYER, "layer " + e.getFile() + " does not exist");
+        } catch (IOException e) {
+            throw new CliException(ExitCode.BAD_LAYER, "cannot read the layer tars: " + Preflight.reason(e));
+        }
     }
 
     private static void text(PrintWriter out, List<Finding> findings, LayerStack layers,

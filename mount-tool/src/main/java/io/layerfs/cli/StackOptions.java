@@ -45,8 +45,23 @@ final class StackOptions {
                     + "Default: the mount's reader with --mount, else layerfs.")
     String rules;
 
-    /** What the options name, once resolved. */
-    record Resolved(List<Path> lowers, Path upper, Path work, Rules rules, String source, List<String> notes) {
+    /**
+     * What the options name, once resolved.
+     *
+     * @param labels per layer, top first (upper, then lowers), what else is known of it (the store's
+     *               layer ID and the history step that made it), "" if nothing; empty if none is known
+     */
+    record Resolved(List<Path> lowers, Path upper, Path work, Rules rules, String source, List<String> notes,
+                    List<String> labels) {
+        Resolved(List<Path> lowers, Path upper, Path work, Rules rules, String source, List<String> notes) {
+            this(lowers, upper, work, rules, source, notes, List.of());
+        }
+
+        /** The label of the layer at index (top first), or "". */
+        String label(int index) {
+            return index < labels.size() ? labels.get(index) : "";
+        }
+
         LayerStack open() throws CliException {
             try {
                 return LayerStack.of(lowers, upper, rules);
@@ -76,13 +91,23 @@ final class StackOptions {
         if (container != null || image != null) {
             try {
                 io.layerfs.store.LayerStore s = store.open(cwd);
+                List<StoreLayers.Layer> layers = container != null ? StoreLayers.ofContainer(s, container)
+                        : StoreLayers.ofImage(s, image);
+                List<Path> lowerDirs = new ArrayList<>();
+                List<String> labels = new ArrayList<>();
+                for (StoreLayers.Layer l : layers) {
+                    if (!l.ref().upper()) {
+                        lowerDirs.add(l.ref().root());
+                    }
+                    labels.add(l.label());
+                }
                 if (container != null) {
                     io.layerfs.store.LayerStore.MountPlan plan = s.mountPlan(container);
-                    return new Resolved(plan.lowers(), plan.upper(), plan.work(),
-                            chosen != null ? chosen : Rules.LAYERFS, "container " + container, List.of());
+                    return new Resolved(lowerDirs, plan.upper(), plan.work(), chosen != null ? chosen : Rules.LAYERFS,
+                            "container " + container, List.of(), labels);
                 }
-                return new Resolved(s.imageLowers(image), null, null, chosen != null ? chosen : Rules.LAYERFS,
-                        "image " + image, List.of());
+                return new Resolved(lowerDirs, null, null, chosen != null ? chosen : Rules.LAYERFS,
+                        "image " + image, List.of(), labels);
             } catch (IOException e) {
                 throw StoreOptions.failure(e);
             }

@@ -207,6 +207,35 @@ class InspectCommandsTest {
     }
 
     @Test
+    void lint_layerTars_highestFirst_findingsPerTar() throws Exception {
+        Path base = OciLayout.tar().dir("etc").file("etc/hosts", "h").write(dir.resolve("base.tar"));
+        Path top = OciLayout.tar().dir("etc").file("etc/.wh.hosts", "").file("etc/.wh.gone", "").file(".wh.", "")
+                .write(dir.resolve("top.tar"));
+        assertEquals(ExitCode.FINDINGS.code, run("lint", "top.tar", "base.tar"), err.toString());
+        assertEquals(List.of(
+                "lower 1  " + top,
+                "  /.wh.: reserved-wh-name: a bare .wh. entry, which whites out no name",
+                "  /etc/gone: whiteout-hides-nothing: the whiteout etc/.wh.gone (.wh.NAME file) hides "
+                        + "/etc/gone, which no layer below shows"),
+                outLines().subList(0, 3));
+        assertTrue(out.toString().endsWith("2 findings\n"), out.toString());
+        out.getBuffer().setLength(0);
+        assertEquals(0, run("lint", "base.tar"));
+        assertEquals(List.of("no problems found in 1 layer (checks that need the layers below were skipped)"),
+                outLines());
+    }
+
+    @Test
+    void lint_tarsAndDirectories_orTarsWithStackOptions_areUsage() throws Exception {
+        OciLayout.tar().file("a", "a").write(dir.resolve("a.tar"));
+        assertEquals(ExitCode.USAGE.code, run("lint", "a.tar", "l/base"));
+        assertTrue(err.toString().startsWith("layerfs: give layer tars or layer directories, not both"),
+                err.toString());
+        assertEquals(ExitCode.USAGE.code, run("lint", "a.tar", "--upper", "upper"));
+        assertEquals(ExitCode.USAGE.code, run("lint", "a.tar", "--rules", "kernel"));
+    }
+
+    @Test
     void lint_workdir_leftovers() throws Exception {
         Files.createDirectories(dir.resolve("work/work"));
         Files.writeString(dir.resolve("work/work/#1"), "abc");
