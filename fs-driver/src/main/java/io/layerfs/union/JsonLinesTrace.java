@@ -18,8 +18,12 @@ import java.time.Instant;
 public final class JsonLinesTrace implements Trace, Closeable {
     private final BufferedWriter out;
     private final boolean lookups;
+    private final Path file;
+    /** Set at the first failed write: the trace stops, said once on stderr (guarded by this). */
+    private boolean failed;
 
     public JsonLinesTrace(Path file, boolean lookups) throws IOException {
+        this.file = file;
         this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
         this.lookups = lookups;
@@ -51,6 +55,9 @@ public final class JsonLinesTrace implements Trace, Closeable {
     }
 
     private synchronized void write(String op, String path, boolean flush, Object... fields) {
+        if (failed) {
+            return;
+        }
         StringBuilder sb = new StringBuilder(128);
         sb.append("{\"time\":\"").append(Instant.now()).append("\",\"op\":\"").append(op).append("\",\"path\":");
         quote(sb, path);
@@ -72,7 +79,9 @@ public final class JsonLinesTrace implements Trace, Closeable {
                 out.flush();
             }
         } catch (IOException e) {
-            // tracing must never fail the operation it describes
+            // tracing must never fail the operation it describes: stop tracing and say so once
+            failed = true;
+            System.err.println("layerfs: trace to " + file + " stopped: " + e.getMessage());
         }
     }
 
