@@ -125,9 +125,17 @@ public final class LayerStore {
                 created++;
             }
         }
-        storeImage(image, chain, source);
-        if (name != null) {
-            tag(name, image.id());
+        // an image rm of the same image may delete it between storeImage and the tag; tagging checks
+        // that the image is there under the metadata lock, and stores it again if it is not
+        for (int attempt = 0; ; attempt++) {
+            storeImage(image, chain, source);
+            if (name == null || tagIfPresent(name, image.id())) {
+                break;
+            }
+            if (attempt == 10) {
+                throw new StoreException(StoreException.Kind.BUSY, "image " + image.id().shortHex()
+                        + " keeps being removed while it is imported");
+            }
         }
         return new ImportResult(image.id(), name, chain, created, image.format());
     }
@@ -193,11 +201,22 @@ public final class LayerStore {
 
     /** Points tag at image, replacing what it named before. */
     public void tag(String tag, Digest image) throws IOException {
+        if (!tagIfPresent(tag, image)) {
+            throw new StoreException(StoreException.Kind.NOT_FOUND, "no such image: " + image);
+        }
+    }
+
+    /** Points tag at image if the image is stored (checked under the lock that image rm takes); false if not. */
+    private boolean tagIfPresent(String tag, Digest image) throws IOException {
         checkTag(tag);
         try (StoreLock lock = StoreLock.exclusive(layout.lockFile())) {
+            if (!Files.isDirectory(layout.imageDir(image))) {
+                return false;
+            }
             TreeMap<String, String> tags = readTags();
             tags.put(tag, image.toString());
             AtomicFiles.write(layout.tags(), Records.gson().toJson(tags).getBytes(StandardCharsets.UTF_8));
+            return true;
         }
     }
 
@@ -257,8 +276,18 @@ public final class LayerStore {
         return hexNames(layout.images());
     }
 
+    /** The images, read under the shared lock so that a concurrent image rm or gc cannot pull one away midway. */
     public List<ImageInfo> images() throws IOException {
-        Map<String, Digest> tags = tags();
+        try (StoreLock lock = StoreLock.shared(layout.lockFile())) {
+            return imagesLocked();
+        }
+    }
+
+    private List<ImageInfo> imagesLocked() throws IOException {
+        Map<String, Digest> tags = new TreeMap<>();
+        for (Map.Entry<String, String> e : readTags().entrySet()) {
+            tags.put(e.getKey(), Digest.parse(e.getValue()));
+        }
         List<ImageInfo> out = new ArrayList<>();
         for (Digest id : imageIds()) {
             Records.Image rec = Records.fromJson(Files.readAllBytes(layout.imageRecord(id)), Records.Image.class,
@@ -337,19 +366,15 @@ public final class LayerStore {
         return new ContainerInfo(c.name(), Digest.parse(c.image()), digests(c.layers()), c.created());
     }
 
+    /** The containers, read under the shared lock so that a concurrent rm cannot pull one away midway. */
     public List<ContainerInfo> containers() throws IOException {
-        List<String> names = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.containers())) {
-            for (Path p : ds) {
-                names.add(p.getFileName().toString());
+        try (StoreLock lock = StoreLock.shared(layout.lockFile())) {
+            List<ContainerInfo> out = new ArrayList<>();
+            for (String n : containerNames()) {
+                out.add(container(n));
             }
+            return out;
         }
-        Collections.sort(names);
-        List<ContainerInfo> out = new ArrayList<>();
-        for (String n : names) {
-            out.add(container(n));
-        }
-        return out;
     }
 
     /** The layer directories of an image, highest first (the order of lowerdir=). */
