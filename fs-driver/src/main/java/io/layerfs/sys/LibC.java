@@ -114,4 +114,6 @@ public interface LibC {
     int geteuid();
 
     int dup2(int oldFd, int newFd);
+
+    int isatty(int fd);
 }

@@ -603,6 +603,11 @@ public final class Sys {
         }
     }
 
+    /** isatty(3): whether fd is a terminal (false for files, pipes, closed descriptors). */
+    public boolean isatty(int fd) {
+        return libc.isatty(fd) == 1;
+    }
+
     public int geteuid() {
         return libc.geteuid();
     }

@@ -93,6 +93,12 @@ public final class LayerStore {
      * name (OCI ref.name annotation, docker RepoTags) is used if it has one.
      */
     public ImportResult importImage(Path source, String tag, long maxLayerBytes) throws IOException {
+        return importImage(source, tag, maxLayerBytes, ImportProgress.NONE);
+    }
+
+    /** {@link #importImage(Path, String, long)}, reporting the bytes read per step to progress. */
+    public ImportResult importImage(Path source, String tag, long maxLayerBytes, ImportProgress progress)
+            throws IOException {
         if (!Files.exists(source)) {
             throw new StoreException(StoreException.Kind.NOT_FOUND, "no such file or directory: " + source);
         }
@@ -103,7 +109,12 @@ public final class LayerStore {
              Staging unpacked = Files.isDirectory(source) ? null : Staging.create(layout.tmp())) {
             Path dir = source;
             if (unpacked != null) {
-                ImageImporter.unpackArchive(source, unpacked.dir());
+                progress.start("unpack " + source.getFileName(), Files.size(source));
+                try {
+                    ImageImporter.unpackArchive(source, unpacked.dir(), progress);
+                } finally {
+                    progress.finish();
+                }
                 dir = unpacked.dir();
             }
             ImageImporter.Image image = ImageImporter.read(dir);
@@ -111,17 +122,19 @@ public final class LayerStore {
             if (name != null) {
                 checkTag(name);
             }
-            return store(image, name, maxLayerBytes, source.toAbsolutePath().toString());
+            return store(image, name, maxLayerBytes, source.toAbsolutePath().toString(), progress);
         }
     }
 
     /** Stores the layers not stored yet (each verified by {@link #storeLayer}), the image, and its tag. */
-    private ImportResult store(ImageImporter.Image image, String name, long maxLayerBytes, String source)
-            throws IOException {
+    private ImportResult store(ImageImporter.Image image, String name, long maxLayerBytes, String source,
+                               ImportProgress progress) throws IOException {
         List<Digest> chain = ChainIds.of(image.diffIds());
         int created = 0;
         for (int i = 0; i < chain.size(); i++) {
-            if (storeLayer(image.layers().get(i), chain.get(i), i == 0 ? null : chain.get(i - 1), maxLayerBytes)) {
+            String label = "layer " + (i + 1) + "/" + chain.size() + " " + image.diffIds().get(i).shortHex();
+            if (storeLayer(image.layers().get(i), chain.get(i), i == 0 ? null : chain.get(i - 1), maxLayerBytes,
+                    label, progress)) {
                 created++;
             }
         }
@@ -140,8 +153,8 @@ public final class LayerStore {
         return new ImportResult(image.id(), name, chain, created, image.format());
     }
 
-    private boolean storeLayer(ImageImporter.LayerBlob blob, Digest chainId, Digest parent, long max)
-            throws IOException {
+    private boolean storeLayer(ImageImporter.LayerBlob blob, Digest chainId, Digest parent, long max,
+                               String label, ImportProgress progress) throws IOException {
         if (Files.isDirectory(layout.layerDir(chainId))) {
             return false;
         }
@@ -156,10 +169,14 @@ public final class LayerStore {
             Path kept = layerDir.resolve(StoreLayout.BLOB);
             // the blob is kept as it came (hashed and applied in the same pass), so an export can
             // hand out the very bytes whose digests the image's manifest and config name
-            try (InputStream in = new Tee(Files.newInputStream(blob.blob()), Files.newOutputStream(kept))) {
+            progress.start(label, Files.size(blob.blob()));
+            try (InputStream in = new Tee(new Counted(Files.newInputStream(blob.blob()), progress),
+                    Files.newOutputStream(kept))) {
                 r = LayerApplier.withLimit(max).apply(in, diff);
             } catch (LayerFormatException e) {
                 throw new LayerFormatException("layer " + blob.diffId().shortHex() + ": " + e.getMessage(), e);
+            } finally {
+                progress.finish();
             }
             if (blob.blobDigest() != null && !r.compressedDigest().equals(blob.blobDigest())) {
                 throw new LayerFormatException("layer blob " + blob.blobDigest() + " does not match its digest"
@@ -484,7 +501,7 @@ public final class LayerStore {
             blobs.add(new ImageImporter.LayerBlob(tarFile, w.diffId(), w.size(), w.diffId()));
             ImageImporter.Image image = new ImageImporter.Image(bytes, Digest.sha256(bytes), blobs, diffIds, null,
                     "commit");
-            return store(image, tag, Long.MAX_VALUE, "container " + name);
+            return store(image, tag, Long.MAX_VALUE, "container " + name, ImportProgress.NONE);
         }
     }
 
@@ -738,6 +755,46 @@ public final class LayerStore {
         }
         Collections.sort(names);
         return names;
+    }
+
+    /** Reports the bytes read so far to an {@link ImportProgress}. */
+    static final class Counted extends java.io.FilterInputStream {
+        private final ImportProgress progress;
+        private long done;
+
+        Counted(InputStream in, ImportProgress progress) {
+            super(in);
+            this.progress = progress;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                progress.advance(++done);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                done += n;
+                progress.advance(done);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long s = in.skip(n);
+            if (s > 0) {
+                done += s;
+                progress.advance(done);
+            }
+            return s;
+        }
     }
 
     /** Copies what is read to a file, and the rest of the stream when closed, so the file is the whole blob. */
