@@ -102,8 +102,9 @@ public final class LayerApplier {
             throw new IOException("cannot open " + target + ": " + e.getMessage(), e);
         }
         try {
-            TarArchiveInputStream tar = new TarArchiveInputStream(hashed, StandardCharsets.UTF_8.name());
-            entries = new Extraction(root).run(tar);
+            PaxRecords.Recorder raw = new PaxRecords.Recorder(hashed);
+            TarArchiveInputStream tar = new TarArchiveInputStream(raw, StandardCharsets.UTF_8.name());
+            entries = new Extraction(root).run(tar, raw);
             // the diffID covers the whole tar stream, end-of-archive blocks and record padding included
             hashed.transferTo(OutputStream.nullOutputStream());
             compressed.transferTo(OutputStream.nullOutputStream());
@@ -233,21 +234,26 @@ public final class LayerApplier {
         private final Set<String> seen = new HashSet<>();
         /** Non-directories written by this layer: the only valid hard-link targets. */
         private final Set<String> linkable = new HashSet<>();
-        /** Directory entries whose metadata is applied after all their children are written. */
-        private final Map<String, TarArchiveEntry> directories = new LinkedHashMap<>();
+        /** Directory entries (and their xattrs) whose metadata is applied after all their children are written. */
+        private final Map<String, Pending> directories = new LinkedHashMap<>();
         private final byte[] buffer = new byte[65536];
 
         Extraction(int root) {
             this.root = root;
         }
 
-        long run(TarArchiveInputStream tar) throws IOException {
+        long run(TarArchiveInputStream tar, PaxRecords.Recorder raw) throws IOException {
             long n = 0;
-            TarArchiveEntry e;
-            while ((e = tar.getNextEntry()) != null) {
+            while (true) {
+                raw.begin();
+                TarArchiveEntry e = tar.getNextEntry();
+                Map<String, byte[]> rawPax = raw.end();
+                if (e == null) {
+                    break;
+                }
                 n++;
                 try {
-                    entry(e, tar);
+                    entry(e, tar, xattrs(e, rawPax));
                 } catch (SysException ex) {
                     throw new IOException("cannot write " + e.getName() + ": " + ex.getMessage(), ex);
                 }
@@ -260,7 +266,8 @@ public final class LayerApplier {
             return n;
         }
 
-        private void entry(TarArchiveEntry e, InputStream data) throws IOException, SysException {
+        private void entry(TarArchiveEntry e, InputStream data, Map<String, byte[]> xattrs)
+                throws IOException, SysException {
             List<String> parts = parseName(e.getName());
             String key = String.join("/", parts);
             if (parts.isEmpty()) {
@@ -268,7 +275,7 @@ public final class LayerApplier {
                     throw new LayerFormatException("the layer's root is not a directory: " + e.getName());
                 }
                 remember(key, e.getName());
-                directories.put(key, e);
+                directories.put(key, new Pending(e, xattrs));
                 return;
             }
             String base = parts.get(parts.size() - 1);
@@ -278,7 +285,7 @@ public final class LayerApplier {
                 return;
             }
             remember(key, e.getName());
-            checkXattrs(e);
+            checkXattrs(e, xattrs);
             int parent = openParent(parentParts, e.getName());
             try {
                 if (e.isDirectory()) {
@@ -288,10 +295,10 @@ public final class LayerApplier {
                     } else if (!st.isDirectory()) {
                         throw new LayerFormatException("duplicate entry in layer: " + e.getName());
                     }
-                    directories.put(key, e);
+                    directories.put(key, new Pending(e, xattrs));
                 } else if (e.isSymbolicLink()) {
                     sys.symlinkat(e.getLinkName(), parent, base);
-                    metadata(parent, base, e, true);
+                    metadata(parent, base, e, xattrs, true);
                     linkable.add(key);
                 } else if (e.isLink()) {
                     hardLink(e, parent, base);
@@ -303,14 +310,14 @@ public final class LayerApplier {
                     }
                     int type = e.isCharacterDevice() ? Stat.S_IFCHR : Stat.S_IFBLK;
                     sys.mknodat(parent, base, type | 0600, makedev(e.getDevMajor(), e.getDevMinor()));
-                    metadata(parent, base, e, false);
+                    metadata(parent, base, e, xattrs, false);
                     linkable.add(key);
                 } else if (e.isFIFO()) {
                     sys.mknodat(parent, base, Stat.S_IFIFO | 0600, 0);
-                    metadata(parent, base, e, false);
+                    metadata(parent, base, e, xattrs, false);
                     linkable.add(key);
                 } else if (e.isFile()) {
-                    regularFile(e, data, parent, base);
+                    regularFile(e, data, parent, base, xattrs);
                     linkable.add(key);
                 } else {
                     throw new LayerFormatException("unsupported tar entry type '" + (char) linkFlag(e) + "': "
@@ -379,8 +386,8 @@ public final class LayerApplier {
             }
         }
 
-        private void regularFile(TarArchiveEntry e, InputStream data, int parent, String base)
-                throws IOException, SysException {
+        private void regularFile(TarArchiveEntry e, InputStream data, int parent, String base,
+                                 Map<String, byte[]> xattrs) throws IOException, SysException {
             int fd = sys.openat(parent, base, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW
                     | Sys.O_CLOEXEC, 0600);
             try {
@@ -402,7 +409,7 @@ public final class LayerApplier {
             } finally {
                 sys.close(fd);
             }
-            metadata(parent, base, e, false);
+            metadata(parent, base, e, xattrs, false);
         }
 
         /** Opens parentParts below the root, each component without following symlinks; makes missing ones. */
@@ -434,8 +441,8 @@ public final class LayerApplier {
             }
         }
 
-        private void checkXattrs(TarArchiveEntry e) throws LayerFormatException {
-            for (String name : xattrs(e).keySet()) {
+        private void checkXattrs(TarArchiveEntry e, Map<String, byte[]> xattrs) throws LayerFormatException {
+            for (String name : xattrs.keySet()) {
                 for (String reserved : RESERVED_XATTR_PREFIXES) {
                     if (name.startsWith(reserved)) {
                         throw new LayerFormatException("forged overlay xattr " + name + " on " + e.getName());
@@ -445,8 +452,8 @@ public final class LayerApplier {
         }
 
         /** Owner, mode, xattrs, then times (last, as the others would change ctime only). */
-        private void metadata(int parent, String base, TarArchiveEntry e, boolean symlink)
-                throws IOException, SysException {
+        private void metadata(int parent, String base, TarArchiveEntry e, Map<String, byte[]> xattrs,
+                              boolean symlink) throws IOException, SysException {
             if (preserveOwners) {
                 sys.lchownat(parent, base, (int) e.getLongUserId(), (int) e.getLongGroupId());
             }
@@ -454,7 +461,7 @@ public final class LayerApplier {
                 // after chown, which clears set-id bits
                 sys.fchmodat(parent, base, e.getMode() & 07777);
             }
-            for (Map.Entry<String, byte[]> x : xattrs(e).entrySet()) {
+            for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
                 try {
                     sys.lsetxattrAt(parent, base, x.getKey(), x.getValue(), 0);
                 } catch (SysException ex) {
@@ -470,18 +477,19 @@ public final class LayerApplier {
         }
 
         private void finishDirectories() throws IOException, SysException {
-            List<Map.Entry<String, TarArchiveEntry>> dirs = new ArrayList<>(directories.entrySet());
+            List<Map.Entry<String, Pending>> dirs = new ArrayList<>(directories.entrySet());
             // deepest first, so setting a child's times does not disturb its parent's
             dirs.sort((x, y) -> Integer.compare(depth(y.getKey()), depth(x.getKey())));
-            for (Map.Entry<String, TarArchiveEntry> d : dirs) {
+            for (Map.Entry<String, Pending> d : dirs) {
                 List<String> parts = parseName(d.getKey());
+                TarArchiveEntry e = d.getValue().entry();
                 if (parts.isEmpty()) {
-                    metadata(root, ".", d.getValue(), false);
+                    metadata(root, ".", e, d.getValue().xattrs(), false);
                     continue;
                 }
-                int parent = openParent(parts.subList(0, parts.size() - 1), d.getValue().getName());
+                int parent = openParent(parts.subList(0, parts.size() - 1), e.getName());
                 try {
-                    metadata(parent, parts.get(parts.size() - 1), d.getValue(), false);
+                    metadata(parent, parts.get(parts.size() - 1), e, d.getValue().xattrs(), false);
                 } finally {
                     sys.close(parent);
                 }
@@ -489,22 +497,33 @@ public final class LayerApplier {
         }
     }
 
+    /** A directory entry and its xattrs, kept until its children are written. */
+    private record Pending(TarArchiveEntry entry, Map<String, byte[]> xattrs) {
+    }
+
     private static int depth(String key) {
         return key.isEmpty() ? 0 : key.split("/").length;
     }
 
     /**
-     * The entry's xattrs: PAX {@code SCHILY.xattr.NAME} (GNU tar, Docker, buildah) and
-     * {@code LIBARCHIVE.xattr.NAME} (base64 value, URL-encoded name).
+     * The entry's xattrs: PAX {@code SCHILY.xattr.NAME} (GNU tar, Docker, buildah; the value is raw
+     * bytes, taken from rawPax, the entry's local PAX records as {@link PaxRecords.Recorder} re-read
+     * them) and {@code LIBARCHIVE.xattr.NAME} (base64 value, URL-encoded name).
      */
-    static Map<String, byte[]> xattrs(TarArchiveEntry e) throws LayerFormatException {
+    static Map<String, byte[]> xattrs(TarArchiveEntry e, Map<String, byte[]> rawPax) throws LayerFormatException {
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
             String key = h.getKey();
             if (key.startsWith(SCHILY_XATTR)) {
+                byte[] raw = rawPax.get(key);
+                if (raw != null) {
+                    out.put(key.substring(SCHILY_XATTR.length()), raw);
+                    continue;
+                }
                 String value = h.getValue();
-                // commons-compress decodes PAX values as UTF-8: a binary value that is not valid UTF-8
-                // cannot be recovered exactly, and a changed capability is worse than a refusal
+                // not in a local header (a global one): commons-compress decoded it as UTF-8, and a
+                // value that was not UTF-8 cannot be recovered exactly; a changed capability is worse
+                // than a refusal
                 if (value.indexOf('\uFFFD') >= 0) {
                     throw new LayerFormatException("xattr " + key.substring(SCHILY_XATTR.length()) + " on "
                             + e.getName() + " has a binary value that cannot be read exactly");
