@@ -91,6 +91,8 @@ public interface LibC {
 
     int fsync(int fd);
 
+    int syncfs(int fd);
+
     int fdatasync(int fd);
 
     int fallocate(int fd, int mode, long offset, long len);

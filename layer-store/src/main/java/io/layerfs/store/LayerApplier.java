@@ -41,6 +41,9 @@ import io.layerfs.sys.SysException;
  * including its end blocks and padding) are computed while the entries are written, so memory stays
  * flat whatever the layer's size.
  *
+ * <p>Nothing is fsynced here, file by file: the caller makes the finished layer durable at once
+ * (syncfs) before it publishes it, which is what makes it crash-safe.
+ *
  * <p>Every write is made relative to a directory descriptor opened component by component with
  * O_NOFOLLOW, so a symlink in the layer ({@code a -> /etc}) can never redirect a later entry
  * ({@code a/passwd}) outside the target. Refused, with nothing written outside the target: absolute
@@ -93,7 +96,8 @@ public final class LayerApplier {
         Compression compression = Compression.detect(compressed);
         InputStream plain = compression.open(compressed);
         Limited limited = new Limited(plain, maxUncompressedBytes);
-        InputStream hashed = new DigestInputStream(limited, diffSha);
+        // an uncompressed layer's diffID is its blob digest: the same bytes need hashing only once
+        InputStream hashed = compression == Compression.NONE ? limited : new DigestInputStream(limited, diffSha);
         long entries;
         int root;
         try {
@@ -121,8 +125,9 @@ public final class LayerApplier {
         } finally {
             sys.close(root);
         }
-        return new Result(Digest.of(diffSha.digest()), Digest.of(compressedSha.digest()), limited.count, entries,
-                compression.mediaType);
+        Digest compressedDigest = Digest.of(compressedSha.digest());
+        return new Result(compression == Compression.NONE ? compressedDigest : Digest.of(diffSha.digest()),
+                compressedDigest, limited.count, entries, compression.mediaType);
     }
 
     /** The compressions OCI layers use (image-spec layer.md media types), told apart by magic bytes. */
@@ -404,8 +409,6 @@ public final class LayerApplier {
                 if (offset != e.getRealSize()) {
                     throw new LayerFormatException("the layer is truncated in " + e.getName());
                 }
-                // data before the rename that publishes the layer (the caller fsyncs directories)
-                sys.fsync(fd, true);
             } finally {
                 sys.close(fd);
             }

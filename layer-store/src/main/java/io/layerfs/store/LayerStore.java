@@ -190,12 +190,9 @@ public final class LayerStore {
                     chainId.toString(), r.diffId().toString(), parent == null ? null : parent.toString(),
                     r.uncompressedSize(), Instant.now().toString(), r.mediaType(), r.compressedDigest().toString(),
                     Files.size(kept))));
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(kept,
-                    java.nio.file.StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            AtomicFiles.syncDirectory(diff);
-            AtomicFiles.syncDirectory(layerDir);
+            // the applier does not fsync file by file: one syncfs makes the blob, every file and every
+            // directory of the layer durable before the rename publishes it
+            AtomicFiles.syncFilesystem(layerDir);
             return staging.publish(layerDir, layout.layerDir(chainId));
         }
     }
