@@ -36,6 +36,8 @@ import io.layerfs.store.LayerStore;
  * commands asked for: every name any worker gave is there and names the right image (a lost update of
  * the tag file fails this), every image's and container's layers are stored with the digests and the
  * tree a sequential import gives, nothing is left in tmp, and gc removes nothing reachable.
+ * With the metadata lock made a no-op this fails (a tag file write collides); with only gc.lock made
+ * a no-op it fails too (gc collects churn layer e1 while e2, large on purpose, is still being applied).
  *
  * <pre>
  * images (layer tars built here; base is shared):
@@ -59,7 +61,7 @@ class StoreConcurrencyTest {
         byte[] b2 = layer(3, "b/", 3);
         byte[] c1 = layer(4, "c/", 3);
         byte[] e1 = layer(5, "e1/", 3);
-        byte[] e2 = layer(6, "e2/", 3);
+        byte[] e2 = layer(6, "e2/", 24); // large: while it is applied, e1 is stored but not yet referenced
         Map<String, Digest> ids = new TreeMap<>();
         Path a = Files.createDirectories(tmp.resolve("A"));
         ids.put("A", ociLayout(a, "A", List.of(base, a1)));
