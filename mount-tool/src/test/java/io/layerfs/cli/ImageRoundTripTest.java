@@ -24,7 +24,8 @@ import io.layerfs.testkit.MountTests;
  * create → mount --container → chroot listing equals podman run's listing and the listing of
  * {@code umoci unpack}'s rootfs for the same OCI layout (path, type, mode, uid, gid, size, md5, link
  * target); then layerfs commit →
- * image export → podman load → podman run shows the committed tree; and export → re-import keeps the ID.
+ * image export → podman load → podman run shows the committed tree; and export → re-import keeps the ID,
+ * also after skopeo copy of the export.
  * podman's own additions at run time (/etc/mtab, the root directory's mode, mount points) are left out.
  */
 class ImageRoundTripTest {
@@ -108,6 +109,11 @@ class ImageRoundTripTest {
         String imported = out("image", "import", "--root", fresh, ociOut.toString());
         String id = imported.split(" ")[0];
         assertTrue(before.contains(id), id + " in " + before);
+        // skopeo copies the export (as an OCI archive); layerfs imports the copy as the same image
+        Path copied = tmp.resolve("copied.tar");
+        run(List.of("skopeo", "--insecure-policy", "copy", "oci:" + ociOut, "oci-archive:" + copied));
+        String reimported = out("image", "import", "--root", tmp.resolve("store3").toString(), copied.toString());
+        assertEquals(id, reimported.split(" ")[0], "skopeo copy keeps the image ID");
         run(cat(List.of("podman"), storage, List.of("rmi", "-a", "-f")));
     }
 
