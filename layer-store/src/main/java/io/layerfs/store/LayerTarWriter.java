@@ -56,7 +56,7 @@ final class LayerTarWriter {
         MessageDigest sha = Digest.newSha256();
         CountingOutputStream counted = new CountingOutputStream(new DigestOutputStream(raw, sha));
         TarArchiveOutputStream tar = new TarArchiveOutputStream(counted, StandardCharsets.UTF_8.name());
-        // the PAX header comes from paxHeader(); commons-compress must add none of its own
+        // the PAX header comes from put(); commons-compress must add none of its own
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_TRUNCATE);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_STAR);
         tar.setAddPaxHeadersForNonAsciiNames(false);
