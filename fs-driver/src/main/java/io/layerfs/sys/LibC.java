@@ -91,6 +91,8 @@ public interface LibC {
 
     int fsync(int fd);
 
+    int syncfs(int fd);
+
     int fdatasync(int fd);
 
     int fallocate(int fd, int mode, long offset, long len);
@@ -114,4 +116,6 @@ public interface LibC {
     int geteuid();
 
     int dup2(int oldFd, int newFd);
+
+    int isatty(int fd);
 }

@@ -210,6 +210,13 @@ public final class Sys {
         }
     }
 
+    /** syncfs(2): writes out everything dirty on the filesystem that holds fd (data and metadata). */
+    public void syncfs(int fd) throws SysException {
+        if (libc.syncfs(fd) != 0) {
+            throw fail("syncfs", null);
+        }
+    }
+
     public void fallocate(int fd, int mode, long offset, long length) throws SysException {
         if (libc.fallocate(fd, mode, offset, length) != 0) {
             throw fail("fallocate", null);
@@ -612,6 +619,11 @@ public final class Sys {
         if (libc.dup2(oldFd, newFd) != newFd) {
             throw fail("dup2", null);
         }
+    }
+
+    /** isatty(3): whether fd is a terminal (false for files, pipes, closed descriptors). */
+    public boolean isatty(int fd) {
+        return libc.isatty(fd) == 1;
     }
 
     public int geteuid() {

@@ -42,8 +42,8 @@ final class ImageImporter {
     }
 
     /** Unpacks archive into dir (an empty staging directory). */
-    static void unpackArchive(Path archive, Path dir) throws IOException {
-        try (InputStream in = Files.newInputStream(archive);
+    static void unpackArchive(Path archive, Path dir, ImportProgress progress) throws IOException {
+        try (InputStream in = new LayerStore.Counted(Files.newInputStream(archive), progress);
              TarArchiveInputStream tar = new TarArchiveInputStream(new java.io.BufferedInputStream(in, 65536))) {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {

@@ -42,6 +42,9 @@ import io.layerfs.sys.SysException;
  * including its end blocks and padding) are computed while the entries are written, so memory stays
  * flat whatever the layer's size.
  *
+ * <p>Nothing is fsynced here, file by file: the caller makes the finished layer durable at once
+ * (syncfs) before it publishes it, which is what makes it crash-safe.
+ *
  * <p>Every write is made relative to a directory descriptor opened component by component with
  * O_NOFOLLOW, so a symlink in the layer ({@code a -> /etc}) can never redirect a later entry
  * ({@code a/passwd}) outside the target. Refused, with nothing written outside the target: absolute
@@ -128,9 +131,11 @@ public final class LayerApplier {
         try {
             plain = compression.open(compressed, limits.maxZstdWindowLog());
             limited = new Limited(plain, limits.maxUncompressedBytes());
-            InputStream hashed = new DigestInputStream(limited, diffSha);
+            // an uncompressed layer's diffID is its blob digest: the same bytes need hashing only once
+            InputStream hashed = compression == Compression.NONE ? limited : new DigestInputStream(limited, diffSha);
             HeaderBudget budget = new HeaderBudget(hashed, limits.maxHeaderBytes());
-            entries = new Extraction(root).run(new GuardedTar(budget));
+            PaxRecords.Recorder raw = new PaxRecords.Recorder(budget);
+            entries = new Extraction(root).run(new GuardedTar(raw, budget), raw);
             // the diffID covers the whole tar stream, end-of-archive blocks and record padding included
             try {
                 hashed.transferTo(OutputStream.nullOutputStream());
@@ -146,8 +151,9 @@ public final class LayerApplier {
                 plain.close(); // the zstd decoder's native memory; the caller's stream stays open
             }
         }
-        return new Result(Digest.of(diffSha.digest()), Digest.of(compressedSha.digest()), limited.count, entries,
-                compression.mediaType);
+        Digest compressedDigest = Digest.of(compressedSha.digest());
+        return new Result(compression == Compression.NONE ? compressedDigest : Digest.of(diffSha.digest()),
+                compressedDigest, limited.count, entries, compression.mediaType);
     }
 
     /**
@@ -352,20 +358,32 @@ public final class LayerApplier {
         private final HeaderBudget budget;
         private int depth;
 
-        GuardedTar(HeaderBudget budget) {
-            super(budget, StandardCharsets.UTF_8.name());
+        /** Reads through in (which reads budget); the header budget is counted on budget. */
+        GuardedTar(InputStream in, HeaderBudget budget) {
+            super(in, StandardCharsets.UTF_8.name());
             this.budget = budget;
+        }
+
+        /**
+         * Reads what is left of the current entry's data (a directory or link with a size, a file the
+         * applier refused to read): that is data, not headers, so it is read outside the header budget
+         * (the size limit still counts it) and before a caller starts looking at header bytes.
+         */
+        void skipUnreadData() throws IOException {
+            if (getCurrentEntry() != null) {
+                try {
+                    transferTo(OutputStream.nullOutputStream());
+                } catch (RuntimeException e) {
+                    throw unreadable(e);
+                }
+            }
         }
 
         @Override
         public TarArchiveEntry getNextEntry() throws IOException {
             try {
                 if (depth == 0) {
-                    if (getCurrentEntry() != null) {
-                        // data of the previous entry that nobody read (a directory or link with a size) is
-                        // data, not headers: read it outside the budget (the size limit still counts it)
-                        transferTo(OutputStream.nullOutputStream());
-                    }
+                    skipUnreadData();
                     budget.start();
                 }
                 depth++;
@@ -423,8 +441,8 @@ public final class LayerApplier {
         private final Set<String> seen = new HashSet<>();
         /** Non-directories written by this layer: the only valid hard-link targets. */
         private final Set<String> linkable = new HashSet<>();
-        /** Directory entries whose metadata is applied after all their children are written. */
-        private final Map<String, TarArchiveEntry> directories = new LinkedHashMap<>();
+        /** Directory entries (and their xattrs) whose metadata is applied after all their children are written. */
+        private final Map<String, Pending> directories = new LinkedHashMap<>();
         private final byte[] buffer = new byte[65536];
         /** The real sizes of the sparse files written so far. */
         private long sparseBytes;
@@ -433,16 +451,24 @@ public final class LayerApplier {
             this.root = root;
         }
 
-        long run(TarArchiveInputStream tar) throws IOException {
+        long run(GuardedTar tar, PaxRecords.Recorder raw) throws IOException {
             long n = 0;
-            TarArchiveEntry e;
-            while ((e = tar.getNextEntry()) != null) {
+            while (true) {
+                // data of the previous entry that nobody read is skipped before the recording starts,
+                // so the recorder sees headers only
+                tar.skipUnreadData();
+                raw.begin();
+                TarArchiveEntry e = tar.getNextEntry();
+                Map<String, byte[]> rawPax = raw.end();
+                if (e == null) {
+                    break;
+                }
                 if (++n > limits.maxEntries()) {
                     throw new LayerFormatException("the layer has more than the limit of " + limits.maxEntries()
                             + " entries");
                 }
                 try {
-                    entry(e, tar);
+                    entry(e, tar, xattrs(e, rawPax));
                 } catch (SysException ex) {
                     throw failed("cannot write " + shorten(e.getName()), ex);
                 }
@@ -455,7 +481,8 @@ public final class LayerApplier {
             return n;
         }
 
-        private void entry(TarArchiveEntry e, InputStream data) throws IOException, SysException {
+        private void entry(TarArchiveEntry e, InputStream data, Map<String, byte[]> xattrs)
+                throws IOException, SysException {
             List<String> parts = parseName(e.getName());
             String key = String.join("/", parts);
             checkPath(key, parts.size(), e.getName());
@@ -465,7 +492,7 @@ public final class LayerApplier {
                     throw new LayerFormatException("the layer's root is not a directory: " + e.getName());
                 }
                 remember(key, e.getName());
-                directories.put(key, e);
+                directories.put(key, new Pending(e, xattrs));
                 return;
             }
             String base = parts.get(parts.size() - 1);
@@ -475,7 +502,7 @@ public final class LayerApplier {
                 return;
             }
             remember(key, e.getName());
-            checkXattrs(e);
+            checkXattrs(e, xattrs);
             int parent = openParent(parentParts, e.getName());
             try {
                 if (e.isDirectory()) {
@@ -485,7 +512,7 @@ public final class LayerApplier {
                     } else if (!st.isDirectory()) {
                         throw new LayerFormatException("duplicate entry in layer: " + e.getName());
                     }
-                    directories.put(key, e);
+                    directories.put(key, new Pending(e, xattrs));
                 } else if (e.isSymbolicLink()) {
                     String target = e.getLinkName();
                     if (target.isEmpty() || target.indexOf('\0') >= 0
@@ -494,7 +521,7 @@ public final class LayerApplier {
                                 + "it or one longer than the limit of " + limits.maxPathBytes() + " bytes");
                     }
                     sys.symlinkat(target, parent, base);
-                    metadata(parent, base, e, true);
+                    metadata(parent, base, e, xattrs, true);
                     linkable.add(key);
                 } else if (e.isLink()) {
                     hardLink(e, parent, base);
@@ -506,14 +533,14 @@ public final class LayerApplier {
                     }
                     int type = e.isCharacterDevice() ? Stat.S_IFCHR : Stat.S_IFBLK;
                     sys.mknodat(parent, base, type | 0600, makedev(e.getDevMajor(), e.getDevMinor()));
-                    metadata(parent, base, e, false);
+                    metadata(parent, base, e, xattrs, false);
                     linkable.add(key);
                 } else if (e.isFIFO()) {
                     sys.mknodat(parent, base, Stat.S_IFIFO | 0600, 0);
-                    metadata(parent, base, e, false);
+                    metadata(parent, base, e, xattrs, false);
                     linkable.add(key);
                 } else if (e.isFile()) {
-                    regularFile(e, data, parent, base);
+                    regularFile(e, data, parent, base, xattrs);
                     linkable.add(key);
                 } else {
                     throw new LayerFormatException("unsupported tar entry type '" + (char) linkFlag(e) + "': "
@@ -603,8 +630,8 @@ public final class LayerApplier {
             }
         }
 
-        private void regularFile(TarArchiveEntry e, InputStream data, int parent, String base)
-                throws IOException, SysException {
+        private void regularFile(TarArchiveEntry e, InputStream data, int parent, String base,
+                                 Map<String, byte[]> xattrs) throws IOException, SysException {
             boolean sparse = e.isSparse();
             if (sparse) {
                 sparseBytes += e.getRealSize();
@@ -640,12 +667,11 @@ public final class LayerApplier {
                 if (sparse) {
                     sys.ftruncate(fd, offset);
                 }
-                // data before the rename that publishes the layer (the caller fsyncs directories)
-                sys.fsync(fd, true);
+                // no fsync here: the store syncs the layer's file system once before publishing it
             } finally {
                 sys.close(fd);
             }
-            metadata(parent, base, e, false);
+            metadata(parent, base, e, xattrs, false);
         }
 
         /** Opens parentParts below the root, each component without following symlinks; makes missing ones. */
@@ -677,8 +703,8 @@ public final class LayerApplier {
             }
         }
 
-        private void checkXattrs(TarArchiveEntry e) throws LayerFormatException {
-            for (String name : xattrs(e).keySet()) {
+        private void checkXattrs(TarArchiveEntry e, Map<String, byte[]> xattrs) throws LayerFormatException {
+            for (String name : xattrs.keySet()) {
                 if (name.indexOf('\0') >= 0) {
                     // libc would cut the name at the NUL: what is checked must be what is set
                     throw new LayerFormatException("NUL in an xattr name on " + shorten(e.getName()));
@@ -692,8 +718,8 @@ public final class LayerApplier {
         }
 
         /** Owner, mode, xattrs, then times (last, as the others would change ctime only). */
-        private void metadata(int parent, String base, TarArchiveEntry e, boolean symlink)
-                throws IOException, SysException {
+        private void metadata(int parent, String base, TarArchiveEntry e, Map<String, byte[]> xattrs,
+                              boolean symlink) throws IOException, SysException {
             if (preserveOwners) {
                 sys.lchownat(parent, base, (int) e.getLongUserId(), (int) e.getLongGroupId());
             }
@@ -701,7 +727,7 @@ public final class LayerApplier {
                 // after chown, which clears set-id bits
                 sys.lchmodat(parent, base, e.getMode() & 07777);
             }
-            for (Map.Entry<String, byte[]> x : xattrs(e).entrySet()) {
+            for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
                 try {
                     sys.lsetxattrAt(parent, base, x.getKey(), x.getValue(), 0);
                 } catch (SysException ex) {
@@ -716,18 +742,19 @@ public final class LayerApplier {
         }
 
         private void finishDirectories() throws IOException, SysException {
-            List<Map.Entry<String, TarArchiveEntry>> dirs = new ArrayList<>(directories.entrySet());
+            List<Map.Entry<String, Pending>> dirs = new ArrayList<>(directories.entrySet());
             // deepest first, so setting a child's times does not disturb its parent's
             dirs.sort((x, y) -> Integer.compare(depth(y.getKey()), depth(x.getKey())));
-            for (Map.Entry<String, TarArchiveEntry> d : dirs) {
+            for (Map.Entry<String, Pending> d : dirs) {
                 List<String> parts = parseName(d.getKey());
+                TarArchiveEntry e = d.getValue().entry();
                 if (parts.isEmpty()) {
-                    metadata(root, ".", d.getValue(), false);
+                    metadata(root, ".", e, d.getValue().xattrs(), false);
                     continue;
                 }
-                int parent = openParent(parts.subList(0, parts.size() - 1), d.getValue().getName());
+                int parent = openParent(parts.subList(0, parts.size() - 1), e.getName());
                 try {
-                    metadata(parent, parts.get(parts.size() - 1), d.getValue(), false);
+                    metadata(parent, parts.get(parts.size() - 1), e, d.getValue().xattrs(), false);
                 } finally {
                     sys.close(parent);
                 }
@@ -764,22 +791,33 @@ public final class LayerApplier {
         }
     }
 
+    /** A directory entry and its xattrs, kept until its children are written. */
+    private record Pending(TarArchiveEntry entry, Map<String, byte[]> xattrs) {
+    }
+
     private static int depth(String key) {
         return key.isEmpty() ? 0 : key.split("/").length;
     }
 
     /**
-     * The entry's xattrs: PAX {@code SCHILY.xattr.NAME} (GNU tar, Docker, buildah) and
-     * {@code LIBARCHIVE.xattr.NAME} (base64 value, URL-encoded name).
+     * The entry's xattrs: PAX {@code SCHILY.xattr.NAME} (GNU tar, Docker, buildah; the value is raw
+     * bytes, taken from rawPax, the entry's local PAX records as {@link PaxRecords.Recorder} re-read
+     * them) and {@code LIBARCHIVE.xattr.NAME} (base64 value, URL-encoded name).
      */
-    static Map<String, byte[]> xattrs(TarArchiveEntry e) throws LayerFormatException {
+    static Map<String, byte[]> xattrs(TarArchiveEntry e, Map<String, byte[]> rawPax) throws LayerFormatException {
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
             String key = h.getKey();
             if (key.startsWith(SCHILY_XATTR)) {
+                byte[] raw = rawPax.get(key);
+                if (raw != null) {
+                    out.put(key.substring(SCHILY_XATTR.length()), raw);
+                    continue;
+                }
                 String value = h.getValue();
-                // commons-compress decodes PAX values as UTF-8: a binary value that is not valid UTF-8
-                // cannot be recovered exactly, and a changed capability is worse than a refusal
+                // not in a local header (a global one): commons-compress decoded it as UTF-8, and a
+                // value that was not UTF-8 cannot be recovered exactly; a changed capability is worse
+                // than a refusal
                 if (value.indexOf('\uFFFD') >= 0) {
                     throw new LayerFormatException("xattr " + key.substring(SCHILY_XATTR.length()) + " on "
                             + e.getName() + " has a binary value that cannot be read exactly");

@@ -93,11 +93,23 @@ public final class LayerStore {
      * name (OCI ref.name annotation, docker RepoTags) is used if it has one.
      */
     public ImportResult importImage(Path source, String tag, long maxLayerBytes) throws IOException {
-        return importImage(source, tag, LayerLimits.withMaxLayerBytes(maxLayerBytes));
+        return importImage(source, tag, LayerLimits.withMaxLayerBytes(maxLayerBytes), ImportProgress.NONE);
     }
 
     /** {@link #importImage(Path, String, long)} with every layer held to limits. */
     public ImportResult importImage(Path source, String tag, LayerLimits limits) throws IOException {
+        return importImage(source, tag, limits, ImportProgress.NONE);
+    }
+
+    /** {@link #importImage(Path, String, long)}, reporting the bytes read per step to progress. */
+    public ImportResult importImage(Path source, String tag, long maxLayerBytes, ImportProgress progress)
+            throws IOException {
+        return importImage(source, tag, LayerLimits.withMaxLayerBytes(maxLayerBytes), progress);
+    }
+
+    /** {@link #importImage(Path, String, LayerLimits)}, reporting the bytes read per step to progress. */
+    public ImportResult importImage(Path source, String tag, LayerLimits limits, ImportProgress progress)
+            throws IOException {
         if (!Files.exists(source)) {
             throw new StoreException(StoreException.Kind.NOT_FOUND, "no such file or directory: " + source);
         }
@@ -108,7 +120,12 @@ public final class LayerStore {
              Staging unpacked = Files.isDirectory(source) ? null : Staging.create(layout.tmp())) {
             Path dir = source;
             if (unpacked != null) {
-                ImageImporter.unpackArchive(source, unpacked.dir());
+                progress.start("unpack " + source.getFileName(), Files.size(source));
+                try {
+                    ImageImporter.unpackArchive(source, unpacked.dir(), progress);
+                } finally {
+                    progress.finish();
+                }
                 dir = unpacked.dir();
             }
             ImageImporter.Image image = ImageImporter.read(dir);
@@ -116,23 +133,33 @@ public final class LayerStore {
             if (name != null) {
                 checkTag(name);
             }
-            return store(image, name, limits, source.toAbsolutePath().toString());
+            return store(image, name, limits, source.toAbsolutePath().toString(), progress);
         }
     }
 
     /** Stores the layers not stored yet (each verified by {@link #storeLayer}), the image, and its tag. */
-    private ImportResult store(ImageImporter.Image image, String name, LayerLimits limits, String source)
-            throws IOException {
+    private ImportResult store(ImageImporter.Image image, String name, LayerLimits limits, String source,
+                               ImportProgress progress) throws IOException {
         List<Digest> chain = ChainIds.of(image.diffIds());
         int created = 0;
         for (int i = 0; i < chain.size(); i++) {
-            if (storeLayer(image.layers().get(i), chain.get(i), i == 0 ? null : chain.get(i - 1), limits)) {
+            String label = "layer " + (i + 1) + "/" + chain.size() + " " + image.diffIds().get(i).shortHex();
+            if (storeLayer(image.layers().get(i), chain.get(i), i == 0 ? null : chain.get(i - 1), limits,
+                    label, progress)) {
                 created++;
             }
         }
-        storeImage(image, chain, source);
-        if (name != null) {
-            tag(name, image.id());
+        // an image rm of the same image may delete it between storeImage and the tag; tagging checks
+        // that the image is there under the metadata lock, and stores it again if it is not
+        for (int attempt = 0; ; attempt++) {
+            storeImage(image, chain, source);
+            if (name == null || tagIfPresent(name, image.id())) {
+                break;
+            }
+            if (attempt == 10) {
+                throw new StoreException(StoreException.Kind.BUSY, "image " + image.id().shortHex()
+                        + " keeps being removed while it is imported");
+            }
         }
         return new ImportResult(image.id(), name, chain, created, image.format());
     }
@@ -142,8 +169,8 @@ public final class LayerStore {
      * size and sha256 against its descriptor (where one gives them), the uncompressed sha256 against the
      * config's diffID. A layer found stored must carry the record its chain ID implies.
      */
-    private boolean storeLayer(ImageImporter.LayerBlob blob, Digest chainId, Digest parent, LayerLimits limits)
-            throws IOException {
+    private boolean storeLayer(ImageImporter.LayerBlob blob, Digest chainId, Digest parent, LayerLimits limits,
+                               String label, ImportProgress progress) throws IOException {
         if (Files.isDirectory(layout.layerDir(chainId))) {
             checkRecord(chainId, blob.diffId(), parent);
             return false;
@@ -163,10 +190,14 @@ public final class LayerStore {
             Path kept = layerDir.resolve(StoreLayout.BLOB);
             // the blob is kept as it came (hashed and applied in the same pass), so an export can
             // hand out the very bytes whose digests the image's manifest and config name
-            try (InputStream in = new Tee(Files.newInputStream(blob.blob()), Files.newOutputStream(kept))) {
+            progress.start(label, Files.size(blob.blob()));
+            try (InputStream in = new Tee(new Counted(Files.newInputStream(blob.blob()), progress),
+                    Files.newOutputStream(kept))) {
                 r = LayerApplier.withLimits(limits).apply(in, diff);
             } catch (LayerFormatException e) {
                 throw new LayerFormatException("layer " + blob.diffId().shortHex() + ": " + e.getMessage(), e);
+            } finally {
+                progress.finish();
             }
             if (blob.blobDigest() != null && !r.compressedDigest().equals(blob.blobDigest())) {
                 throw new LayerFormatException("layer blob " + blob.blobDigest() + " does not match its digest"
@@ -184,15 +215,12 @@ public final class LayerStore {
                     chainId.toString(), r.diffId().toString(), parent == null ? null : parent.toString(),
                     r.uncompressedSize(), Instant.now().toString(), r.mediaType(), r.compressedDigest().toString(),
                     Files.size(kept))));
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(kept,
-                    java.nio.file.StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
             // read-only from here on: nothing in layerfs opens a stored layer for writing
             Files.setPosixFilePermissions(kept, READ_ONLY);
             Files.setPosixFilePermissions(layerDir.resolve(StoreLayout.LAYER_JSON), READ_ONLY);
-            AtomicFiles.syncDirectory(diff);
-            AtomicFiles.syncDirectory(layerDir);
+            // the applier does not fsync file by file: one syncfs makes the blob, every file and every
+            // directory of the layer durable before the rename publishes it
+            AtomicFiles.syncFilesystem(layerDir);
             return staging.publish(layerDir, layout.layerDir(chainId));
         }
     }
@@ -280,11 +308,22 @@ public final class LayerStore {
 
     /** Points tag at image, replacing what it named before. */
     public void tag(String tag, Digest image) throws IOException {
+        if (!tagIfPresent(tag, image)) {
+            throw new StoreException(StoreException.Kind.NOT_FOUND, "no such image: " + image);
+        }
+    }
+
+    /** Points tag at image if the image is stored (checked under the lock that image rm takes); false if not. */
+    private boolean tagIfPresent(String tag, Digest image) throws IOException {
         checkTag(tag);
         try (StoreLock lock = StoreLock.exclusive(layout.lockFile())) {
+            if (!Files.isDirectory(layout.imageDir(image))) {
+                return false;
+            }
             TreeMap<String, String> tags = readTags();
             tags.put(tag, image.toString());
             AtomicFiles.write(layout.tags(), Records.gson().toJson(tags).getBytes(StandardCharsets.UTF_8));
+            return true;
         }
     }
 
@@ -344,8 +383,18 @@ public final class LayerStore {
         return hexNames(layout.images());
     }
 
+    /** The images, read under the shared lock so that a concurrent image rm or gc cannot pull one away midway. */
     public List<ImageInfo> images() throws IOException {
-        Map<String, Digest> tags = tags();
+        try (StoreLock lock = StoreLock.shared(layout.lockFile())) {
+            return imagesLocked();
+        }
+    }
+
+    private List<ImageInfo> imagesLocked() throws IOException {
+        Map<String, Digest> tags = new TreeMap<>();
+        for (Map.Entry<String, String> e : readTags().entrySet()) {
+            tags.put(e.getKey(), Digest.parse(e.getValue()));
+        }
         List<ImageInfo> out = new ArrayList<>();
         for (Digest id : imageIds()) {
             Records.Image rec = Records.fromJson(Files.readAllBytes(layout.imageRecord(id)), Records.Image.class,
@@ -424,19 +473,15 @@ public final class LayerStore {
         return new ContainerInfo(c.name(), Digest.parse(c.image()), digests(c.layers()), c.created());
     }
 
+    /** The containers, read under the shared lock so that a concurrent rm cannot pull one away midway. */
     public List<ContainerInfo> containers() throws IOException {
-        List<String> names = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.containers())) {
-            for (Path p : ds) {
-                names.add(p.getFileName().toString());
+        try (StoreLock lock = StoreLock.shared(layout.lockFile())) {
+            List<ContainerInfo> out = new ArrayList<>();
+            for (String n : containerNames()) {
+                out.add(container(n));
             }
+            return out;
         }
-        Collections.sort(names);
-        List<ContainerInfo> out = new ArrayList<>();
-        for (String n : names) {
-            out.add(container(n));
-        }
-        return out;
     }
 
     /** The layer directories of an image, highest first (the order of lowerdir=). */
@@ -546,7 +591,7 @@ public final class LayerStore {
             blobs.add(new ImageImporter.LayerBlob(tarFile, w.diffId(), w.size(), w.diffId()));
             ImageImporter.Image image = new ImageImporter.Image(bytes, Digest.sha256(bytes), blobs, diffIds, null,
                     "commit");
-            return store(image, tag, LayerLimits.ownLayer(), "container " + name);
+            return store(image, tag, LayerLimits.ownLayer(), "container " + name, ImportProgress.NONE);
         }
     }
 
@@ -800,6 +845,46 @@ public final class LayerStore {
         }
         Collections.sort(names);
         return names;
+    }
+
+    /** Reports the bytes read so far to an {@link ImportProgress}. */
+    static final class Counted extends java.io.FilterInputStream {
+        private final ImportProgress progress;
+        private long done;
+
+        Counted(InputStream in, ImportProgress progress) {
+            super(in);
+            this.progress = progress;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                progress.advance(++done);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                done += n;
+                progress.advance(done);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long s = in.skip(n);
+            if (s > 0) {
+                done += s;
+                progress.advance(done);
+            }
+            return s;
+        }
     }
 
     /** Copies what is read to a file, and the rest of the stream when closed, so the file is the whole blob. */

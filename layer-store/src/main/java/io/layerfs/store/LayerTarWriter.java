@@ -3,15 +3,11 @@ package io.layerfs.store;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,13 +24,20 @@ import io.layerfs.sys.SysException;
 /**
  * Writes a layer directory in overlay format (a container's upper) as an OCI layer tar (image-spec
  * layer.md): a 0/0 whiteout becomes an empty {@code .wh.NAME}, an opaque directory is followed by
- * {@code .wh..wh..opq}, overlay-private xattrs are dropped, other xattrs go in PAX {@code SCHILY.xattr.*}
- * (or {@code LIBARCHIVE.xattr.*}, base64, when the value is not UTF-8).
+ * {@code .wh..wh..opq}, overlay-private xattrs are dropped, other xattrs go in PAX
+ * {@code SCHILY.xattr.*} with their raw bytes (binary values such as capabilities included, as GNU tar
+ * and Go's archive/tar write and read them).
+ *
+ * <p>PAX headers are written here, not by commons-compress, whose PAX values are Strings (UTF-8) and
+ * whose times stop at 100 ns: an entry that needs one gets exactly one local PAX header with, sorted
+ * by key, its xattrs, its mtime with nanoseconds ({@code mtime=SECONDS.FRACTION}, trailing zeros
+ * dropped, left out for whole seconds), and path, linkpath, size, uid, gid where the ustar fields
+ * cannot hold them. commons-compress then writes only the ustar header (names truncated, big numbers
+ * in base-256), which readers take as overridden by the PAX records.
  *
  * <p>Deterministic: the same tree gives the same bytes. Entries come depth first with names sorted by
- * their bytes; headers hold numeric uid/gid and no user or group names, mtime in whole seconds, no
- * atime or ctime; hard links are told apart by the order of that walk. So a commit of an unchanged
- * upper yields the same diffID.
+ * their bytes; headers hold numeric uid/gid and no user or group names, no atime or ctime; hard links
+ * are told apart by the order of that walk. So a commit of an unchanged upper yields the same diffID.
  */
 final class LayerTarWriter {
     /** What was written: its sha256 (the diffID, as the tar is not compressed) and size. */
@@ -53,9 +56,10 @@ final class LayerTarWriter {
         MessageDigest sha = Digest.newSha256();
         CountingOutputStream counted = new CountingOutputStream(new DigestOutputStream(raw, sha));
         TarArchiveOutputStream tar = new TarArchiveOutputStream(counted, StandardCharsets.UTF_8.name());
-        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-        tar.setAddPaxHeadersForNonAsciiNames(true);
+        // the PAX header comes from put(); commons-compress must add none of its own
+        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_TRUNCATE);
+        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_STAR);
+        tar.setAddPaxHeadersForNonAsciiNames(false);
         new LayerTarWriter(tar).dir(layerDir, "");
         tar.finish();
         tar.flush();
@@ -72,7 +76,7 @@ final class LayerTarWriter {
                 TarArchiveEntry e = entry(rel + UpperTree.WH_PREFIX + name, TarConstants.LF_NORMAL);
                 e.setMode(0);
                 e.setModTime(0);
-                tar.putArchiveEntry(e);
+                put(e, new TreeMap<>());
                 tar.closeArchiveEntry();
                 continue;
             }
@@ -110,9 +114,13 @@ final class LayerTarWriter {
             e.setMode(st.mode & 07777);
             e.setIds(st.uid, st.gid);
             e.setModTime(st.mtimeSec * 1000L);
-            xattrs(p, e);
-            tar.putArchiveEntry(e);
-            if (e.isFile() && !e.isLink()) {
+            Map<String, byte[]> pax = new TreeMap<>();
+            xattrs(p, pax);
+            if (st.mtimeNsec != 0) {
+                pax.put("mtime", decimalSeconds(st.mtimeSec, st.mtimeNsec).getBytes(StandardCharsets.US_ASCII));
+            }
+            put(e, pax);
+            if (type == Stat.S_IFREG && !e.isLink()) { // not isFile(): that is true for symlinks too
                 try (InputStream in = Files.newInputStream(p)) {
                     long n = in.transferTo(tar);
                     if (n != st.size) {
@@ -128,7 +136,7 @@ final class LayerTarWriter {
                     TarArchiveEntry o = entry(path + "/" + UpperTree.OPAQUE_FILE, TarConstants.LF_NORMAL);
                     o.setMode(0);
                     o.setModTime(0);
-                    tar.putArchiveEntry(o);
+                    put(o, new TreeMap<>());
                     tar.closeArchiveEntry();
                 }
                 dir(p, path + "/");
@@ -152,7 +160,78 @@ final class LayerTarWriter {
         }
     }
 
-    private void xattrs(Path p, TarArchiveEntry e) throws IOException {
+    /** The limits of ustar's octal fields: size 11 digits, uid and gid 7. */
+    private static final long USTAR_MAX_SIZE = 077777777777L;
+    private static final long USTAR_MAX_ID = 07777777L;
+
+    /**
+     * Writes e's header, preceded by one local PAX header ('x') holding pax plus the records e's
+     * ustar fields cannot hold, if there are any.
+     */
+    private void put(TarArchiveEntry e, Map<String, byte[]> pax) throws IOException {
+        if (needsPax(e.getName())) {
+            pax.put("path", e.getName().getBytes(StandardCharsets.UTF_8));
+        }
+        if (!e.getLinkName().isEmpty() && needsPax(e.getLinkName())) {
+            pax.put("linkpath", e.getLinkName().getBytes(StandardCharsets.UTF_8));
+        }
+        if (e.getSize() > USTAR_MAX_SIZE) {
+            pax.put("size", String.valueOf(e.getSize()).getBytes(StandardCharsets.US_ASCII));
+        }
+        if (e.getLongUserId() > USTAR_MAX_ID) {
+            pax.put("uid", String.valueOf(e.getLongUserId()).getBytes(StandardCharsets.US_ASCII));
+        }
+        if (e.getLongGroupId() > USTAR_MAX_ID) {
+            pax.put("gid", String.valueOf(e.getLongGroupId()).getBytes(StandardCharsets.US_ASCII));
+        }
+        if (!pax.isEmpty()) {
+            byte[] data = PaxRecords.encode(pax);
+            // named as GNU tar names them: DIR/PaxHeaders/BASE (readers ignore the name)
+            String base = e.getName().replaceAll("/+$", "");
+            String dir = base.contains("/") ? base.substring(0, base.lastIndexOf('/') + 1) : "";
+            String paxName = ascii(dir + "PaxHeaders/" + base.substring(dir.length()));
+            TarArchiveEntry x = entry(paxName.length() > 99 ? paxName.substring(0, 99) : paxName,
+                    TarConstants.LF_PAX_EXTENDED_HEADER_LC);
+            x.setMode(0644);
+            x.setModTime(0);
+            x.setSize(data.length);
+            tar.putArchiveEntry(x);
+            tar.write(data);
+            tar.closeArchiveEntry();
+        }
+        tar.putArchiveEntry(e);
+    }
+
+    /** A name the ustar name field (100 bytes, written as-is) cannot hold exactly. */
+    private static boolean needsPax(String name) {
+        return name.getBytes(StandardCharsets.UTF_8).length >= 100 || !ascii(name).equals(name);
+    }
+
+    /** name with every non-printable-ASCII character replaced by '_'. */
+    private static String ascii(String name) {
+        StringBuilder sb = new StringBuilder(name.length());
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            sb.append(c >= 0x20 && c < 0x7f ? c : '_');
+        }
+        return sb.toString();
+    }
+
+    /** PAX decimal seconds (pax "mtime"): "1614834367.1234567" — all nine digits, trailing zeros dropped. */
+    static String decimalSeconds(long seconds, long nanos) {
+        if (nanos == 0) {
+            return String.valueOf(seconds);
+        }
+        String fraction = String.format(java.util.Locale.ROOT, "%09d", nanos).replaceAll("0+$", "");
+        if (seconds < 0) {
+            // PAX times are decimal: -1.5 is half a second before -1; stat gives (-2, 500000000)
+            return java.math.BigDecimal.valueOf(seconds).add(new java.math.BigDecimal("0." + fraction))
+                    .toPlainString();
+        }
+        return seconds + "." + fraction;
+    }
+
+    private void xattrs(Path p, Map<String, byte[]> pax) throws IOException {
         Map<String, byte[]> values = new TreeMap<>();
         try {
             List<String> names = sys.llistxattr(p.toString());
@@ -168,22 +247,7 @@ final class LayerTarWriter {
             throw new IOException("cannot read xattrs of " + p + ": " + ex.getMessage(), ex);
         }
         for (Map.Entry<String, byte[]> x : values.entrySet()) {
-            String text = utf8(x.getValue());
-            if (text != null && text.indexOf('\0') < 0) {
-                e.addPaxHeader("SCHILY.xattr." + x.getKey(), text);
-            } else {
-                e.addPaxHeader("LIBARCHIVE.xattr." + java.net.URLEncoder.encode(x.getKey(), StandardCharsets.UTF_8),
-                        Base64.getEncoder().encodeToString(x.getValue()));
-            }
-        }
-    }
-
-    private static String utf8(byte[] b) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
-        } catch (CharacterCodingException e) {
-            return null;
+            pax.put("SCHILY.xattr." + x.getKey(), x.getValue());
         }
     }
 

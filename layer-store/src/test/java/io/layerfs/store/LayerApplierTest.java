@@ -120,6 +120,41 @@ class LayerApplierTest {
         assertEquals(Tars.T.getNano(), dir.mtimeNsec, "directory times are set after its children");
     }
 
+    /** Not UTF-8, with NUL, newline, '=' and a space: what a security.capability value can hold. */
+    static final byte[] BINARY = {0x01, 0x00, 0x00, 0x02, (byte) 0xff, (byte) 0xfe, (byte) 0x80, '\n', '=', ' ', (byte) 0xc3};
+
+    @Test
+    void apply_binarySchilyXattr_rawBytesKept() throws Exception {
+        TarArchiveEntry f = Tars.entry("f", TarConstants.LF_NORMAL, 0644);
+        f.setModTime(1_000_000L);
+        TarArchiveEntry d = Tars.entry("d/", TarConstants.LF_DIR, 0755);
+        d.setModTime(1_000_000L);
+        byte[] tar = new Tars()
+                .rawPax(java.util.Map.of("SCHILY.xattr.user.cap", BINARY, "SCHILY.xattr.user.text", "plain".getBytes()))
+                .add(f, "data".getBytes())
+                .rawPax(java.util.Map.of("SCHILY.xattr.user.dircap", BINARY))
+                .add(d, null)
+                .file("d/in", "x").bytes();
+        apply(tar);
+        assertArrayEquals(BINARY, sys.lgetxattr(layer.resolve("f").toString(), "user.cap"));
+        assertArrayEquals("plain".getBytes(), sys.lgetxattr(layer.resolve("f").toString(), "user.text"));
+        assertArrayEquals(BINARY, sys.lgetxattr(layer.resolve("d").toString(), "user.dircap"));
+        assertEquals(null, sys.lgetxattr(layer.resolve("d/in").toString(), "user.cap"), "headers are per entry");
+    }
+
+    @Test
+    void apply_gnuTarBinaryXattr_rawBytesKept() throws Exception {
+        Path src = Files.createDirectory(tmp.resolve("src"));
+        Files.writeString(src.resolve("f"), "x");
+        sys.lsetxattr(src.resolve("f").toString(), "user.cap", BINARY, 0);
+        Path tarFile = tmp.resolve("x.tar");
+        Process tar = new ProcessBuilder("tar", "--format=posix", "--xattrs", "--xattrs-include=user.*", "-cf",
+                tarFile.toString(), "-C", src.toString(), "f").inheritIO().start();
+        assertEquals(0, tar.waitFor());
+        apply(Files.readAllBytes(tarFile));
+        assertArrayEquals(BINARY, sys.lgetxattr(layer.resolve("f").toString(), "user.cap"));
+    }
+
     @Test
     void apply_gnuTarPax_keepsNanosecondMtime() throws Exception {
         Path src = Files.createDirectory(tmp.resolve("src"));

@@ -216,6 +216,8 @@ class LayerStoreTest {
 
     @Test
     void tag_twoThreadsAtOnce_noUpdateLost() throws Exception {
+        writeOci(tmp.resolve("tagged"), new Tars().file("a", "a").bytes(), new Tars().file("b", "b").bytes(), "x");
+        Digest image = store.importImage(tmp.resolve("tagged"), null, LayerStore.DEFAULT_MAX_LAYER_BYTES).id();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         List<Future<?>> fs = new ArrayList<>();
         for (int t = 0; t < 2; t++) {
@@ -223,7 +225,7 @@ class LayerStoreTest {
             fs.add(pool.submit(() -> {
                 LayerStore own = LayerStore.open(root);
                 for (int i = 0; i < 40; i++) {
-                    own.tag("t" + thread + "-" + i, Digest.sha256("x"));
+                    own.tag("t" + thread + "-" + i, image);
                 }
                 return null;
             }));
@@ -232,7 +234,7 @@ class LayerStoreTest {
             f.get();
         }
         pool.shutdown();
-        assertEquals(80, store.tags().size());
+        assertEquals(81, store.tags().size(), "80 and the image's own name");
     }
 
     @Test

@@ -69,6 +69,20 @@ final class Tars {
         return this;
     }
 
+    /**
+     * Adds a local PAX header ('x') with the given records as raw bytes, for the entry added next
+     * (which then must need no PAX header of commons-compress's own: whole-second mtime, short name).
+     */
+    Tars rawPax(java.util.Map<String, byte[]> records) throws IOException {
+        byte[] data = PaxRecords.encode(records);
+        TarArchiveEntry x = new TarArchiveEntry("PaxHeaders/next", TarConstants.LF_PAX_EXTENDED_HEADER_LC, true);
+        x.setSize(data.length);
+        tar.putArchiveEntry(x);
+        tar.write(data);
+        tar.closeArchiveEntry();
+        return this;
+    }
+
     static TarArchiveEntry entry(String name, byte type, int mode) {
         TarArchiveEntry e = new TarArchiveEntry(name, type, true);
         e.setMode(mode);

@@ -11,7 +11,9 @@ import java.util.concurrent.Callable;
 
 import com.google.gson.GsonBuilder;
 
+import io.layerfs.store.ImportProgress;
 import io.layerfs.store.LayerStore;
+import io.layerfs.sys.Sys;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -58,18 +60,31 @@ final class ImageCommand implements Callable<Integer> {
         @Option(names = "--max-layer-size", paramLabel = "BYTES",
                 description = "Refuse a layer larger than this, uncompressed (default: 64 GiB).")
         long maxLayerBytes = LayerStore.DEFAULT_MAX_LAYER_BYTES;
+        @Option(names = {"-q", "--quiet"}, description = "No progress bar (there is none unless stderr is a terminal).")
+        boolean quiet;
 
         @Override
         public Integer call() throws CliException {
             LayerStore s = store.open(cwd());
+            ImportProgress progress = quiet || !stderrIsTerminal() ? ImportProgress.NONE
+                    : new ProgressBar(spec.commandLine().getErr(), System::nanoTime);
             try {
-                LayerStore.ImportResult r = s.importImage(cwd().resolve(path), tag, maxLayerBytes);
+                LayerStore.ImportResult r = s.importImage(cwd().resolve(path), tag, maxLayerBytes, progress);
                 spec.commandLine().getOut().println(r.id() + (r.tag() == null ? "" : " " + r.tag())
                         + " (" + r.layers().size() + " layers, " + r.newLayers() + " new)");
             } catch (IOException e) {
                 throw StoreOptions.failure(e);
             }
             return ExitCode.OK.code;
+        }
+    }
+
+    /** Whether file descriptor 2 is a terminal: the progress bar is for people, never for logs or pipes. */
+    static boolean stderrIsTerminal() {
+        try {
+            return Sys.get().isatty(2);
+        } catch (LinkageError e) {
+            return false; // no native binding: no bar
         }
     }
 

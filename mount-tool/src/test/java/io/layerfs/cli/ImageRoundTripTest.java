@@ -21,8 +21,11 @@ import io.layerfs.testkit.MountTests;
  * Images between buildah/podman and layerfs, both ways, compared by the tree a container shows
  * (path|type|mode|uid|gid|size|md5, as {@link PodmanInteropTest} lists it):
  * buildah build --layers → buildah push oci:DIR and docker-archive:FILE → layerfs image import →
- * create → mount --container → chroot listing equals podman run's listing; then layerfs commit →
- * image export → podman load → podman run shows the committed tree; and export → re-import keeps the ID.
+ * create → mount --container → chroot listing equals podman run's listing and the listing of
+ * {@code umoci unpack}'s rootfs for the same OCI layout (path, type, mode, uid, gid, size, md5, link
+ * target); then layerfs commit →
+ * image export → podman load → podman run shows the committed tree; and export → re-import keeps the ID,
+ * also after skopeo copy of the export.
  * podman's own additions at run time (/etc/mtab, the root directory's mode, mount points) are left out.
  */
 class ImageRoundTripTest {
@@ -57,11 +60,17 @@ class ImageRoundTripTest {
 
         run(cat(List.of("buildah"), storage, List.of("bud", "--isolation", "chroot", "--layers", "-t", "rt",
                 context.toString())));
-        run(cat(List.of("buildah"), storage, List.of("push", "rt", "oci:" + tmp.resolve("oci"))));
+        run(cat(List.of("buildah"), storage, List.of("push", "rt", "oci:" + tmp.resolve("oci") + ":rt")));
         run(cat(List.of("buildah"), storage, List.of("push", "rt", "docker-archive:" + tmp.resolve("rt.tar") + ":rt:latest")));
         List<String> podmanTree = run(cat(List.of("podman"), storage, List.of("run", "--rm", "--network", "none",
                 "--runtime", "/usr/sbin/runc", "--cgroup-manager", "cgroupfs", "rt", "sh", "-c", ContainerTools.LIST)));
         assertTrue(podmanTree.contains("./etc/keep|regular file|644|0|0|10|" + ContainerTools.md5("keep\nmore\n")), podmanTree.toString());
+        // umoci, a second independent unpacker of the same OCI layout, listed by the same script
+        Path bundle = tmp.resolve("bundle");
+        run(List.of("umoci", "unpack", "--image", tmp.resolve("oci") + ":rt", bundle.toString()));
+        List<String> umociTree = run(List.of("chroot", bundle.resolve("rootfs").toString(), "/bin/sh", "-c",
+                ContainerTools.LIST));
+        assertEquals(podmanTree, umociTree, "umoci unpack and podman run show the same tree");
 
         String root = tmp.resolve("store").toString();
         assertEquals(0, cli("image", "import", "--root", root, tmp.resolve("oci").toString(), "--tag", "from-oci"));
@@ -71,7 +80,9 @@ class ImageRoundTripTest {
         for (String image : List.of("from-oci", "from-docker")) {
             String name = "c-" + image;
             assertEquals(0, cli("create", "--root", root, image, "--name", name));
-            assertEquals(podmanTree, listMounted(root, name, null), image);
+            List<String> mounted = listMounted(root, name, null);
+            assertEquals(umociTree, mounted, image + ": layerfs mount vs umoci unpack");
+            assertEquals(podmanTree, mounted, image + ": layerfs mount vs podman run");
         }
 
         // change the container, commit, export, podman load, compare
@@ -98,6 +109,11 @@ class ImageRoundTripTest {
         String imported = out("image", "import", "--root", fresh, ociOut.toString());
         String id = imported.split(" ")[0];
         assertTrue(before.contains(id), id + " in " + before);
+        // skopeo copies the export (as an OCI archive); layerfs imports the copy as the same image
+        Path copied = tmp.resolve("copied.tar");
+        run(List.of("skopeo", "--insecure-policy", "copy", "oci:" + ociOut, "oci-archive:" + copied));
+        String reimported = out("image", "import", "--root", tmp.resolve("store3").toString(), copied.toString());
+        assertEquals(id, reimported.split(" ")[0], "skopeo copy keeps the image ID");
         run(cat(List.of("podman"), storage, List.of("rmi", "-a", "-f")));
     }
 
