@@ -63,12 +63,18 @@ public final class LayerStore {
         this.layout = layout;
     }
 
-    /** Opens (creating, mode 0700) the store at root and sweeps what interrupted commands left. */
+    /**
+     * Opens (creating it) the store at root and sweeps what interrupted commands left. The root is kept
+     * at mode 0700, an existing one too: the uppers and diffs below it hold other images' setuid files,
+     * which host users must not reach.
+     */
     public static LayerStore open(Path root) throws IOException {
         StoreLayout layout = new StoreLayout(root);
         if (!Files.isDirectory(layout.root())) {
             Files.createDirectories(layout.root());
-            Files.setPosixFilePermissions(layout.root(), PosixFilePermissions.fromString("rwx------"));
+        }
+        if (!PRIVATE.equals(Files.getPosixFilePermissions(layout.root()))) {
+            Files.setPosixFilePermissions(layout.root(), PRIVATE);
         }
         for (Path dir : List.of(layout.tmp(), layout.layers(), layout.images(), layout.containers())) {
             Files.createDirectories(dir);
@@ -225,6 +231,8 @@ public final class LayerStore {
         }
     }
 
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> PRIVATE =
+            PosixFilePermissions.fromString("rwx------");
     private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> READ_ONLY =
             PosixFilePermissions.fromString("r--r--r--");
 

@@ -38,4 +38,15 @@ class StoreModeTest {
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertTrue(p.exitValue() != 0 && out.contains("Permission denied"), out);
     }
+
+    @Test
+    void storeRoot_existingWithLooserMode_isTightenedTo0700() throws Exception {
+        Path root = tmp.resolve("store");
+        Files.createDirectories(root);
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+        LayerStore.open(root);
+
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(root)));
+    }
 }
