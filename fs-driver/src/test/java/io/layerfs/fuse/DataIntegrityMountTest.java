@@ -21,7 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.layerfs.testkit.LayerfsMounter;
+import io.layerfs.testkit.ProcessMounter;
 import io.layerfs.testkit.MountTests;
 
 /**
@@ -58,7 +58,7 @@ class DataIntegrityMountTest {
     }
 
     private AutoCloseable mount() throws IOException {
-        return new LayerfsMounter().mount(List.of(lower), upper, work, mnt);
+        return new ProcessMounter().mount(List.of(lower), upper, work, mnt);
     }
 
     /** The file as the model says it is: content[0, size). */
