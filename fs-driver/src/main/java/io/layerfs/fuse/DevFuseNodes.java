@@ -40,6 +40,8 @@ final class DevFuseNodes {
         long lookups;
         /** Known names, the most recent first; empty when every known name was unlinked. */
         final List<Name> names = new ArrayList<>(1);
+        /** Open file handles of the node: they reach it when no name does (unlinked while open). */
+        List<Long> handles;
 
         Node(long id, long ino) {
             this.id = id;
@@ -131,6 +133,31 @@ final class DevFuseNodes {
         }
         n.lookups++;
         return n.id;
+    }
+
+    /** A file handle of node id was opened. */
+    synchronized void opened(long id, long fh) {
+        Node n = byId.get(id);
+        if (n != null) {
+            if (n.handles == null) {
+                n.handles = new ArrayList<>(1);
+            }
+            n.handles.add(fh);
+        }
+    }
+
+    /** A file handle of node id was released. */
+    synchronized void released(long id, long fh) {
+        Node n = byId.get(id);
+        if (n != null && n.handles != null) {
+            n.handles.remove(fh);
+        }
+    }
+
+    /** An open file handle of node id, or -1. */
+    synchronized long anyHandle(long id) {
+        Node n = byId.get(id);
+        return n == null || n.handles == null || n.handles.isEmpty() ? -1 : n.handles.get(0);
     }
 
     /** The kernel drops {@code count} lookups of node id; the node goes at 0 (the root never). */

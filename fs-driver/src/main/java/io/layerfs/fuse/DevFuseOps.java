@@ -192,6 +192,7 @@ final class DevFuseOps {
             case WRITE: return write(b);
             case STATFS: return statfs(b);
             case RELEASE:
+                nodes.released(node, in.getLong(IN_HEADER));
                 fs.release(in.getLong(IN_HEADER));
                 return 0;
             case FSYNC:
@@ -305,7 +306,11 @@ final class DevFuseOps {
             }
         }
         if (fh < 0) {
-            throw new SysException(Errno.ENOENT, "node " + node + " has no name left");
+            // fstat(2) of a file unlinked while open comes without a handle
+            fh = nodes.anyHandle(node);
+            if (fh < 0) {
+                throw new SysException(Errno.ENOENT, "node " + node + " has no name left");
+            }
         }
         return fs.fgetattr(fh);
     }
@@ -401,7 +406,10 @@ final class DevFuseOps {
         String path = childPath(parent, name);
         long fh = fs.create(path, mode, flags, caller(in));
         try {
-            int n = newEntry(b, parent, name, path);
+            Stat st = fs.getattr(path);
+            long id = nodes.looked(parent, name, st.ino);
+            nodes.opened(id, fh);
+            int n = entry(b.out, OUT_HEADER, id, st);
             openOut(b.out, OUT_HEADER + n, fh, FOPEN_KEEP_CACHE);
             return n + 16;
         } catch (SysException | RuntimeException e) {
@@ -477,6 +485,7 @@ final class DevFuseOps {
      */
     private int open(Buffers b, long node) throws SysException {
         long fh = fs.open(path(node), b.in.getInt(IN_HEADER));
+        nodes.opened(node, fh);
         return openOut(b.out, OUT_HEADER, fh, FOPEN_KEEP_CACHE);
     }
 
