@@ -42,6 +42,10 @@ final class DevFuseNodes {
         final List<Name> names = new ArrayList<>(1);
         /** Open file handles of the node: they reach it when no name does (unlinked while open). */
         List<Long> handles;
+        /** xattr names the object is known not to have (null: none known). */
+        List<String> absentXattrs;
+        /** Counts SETXATTR/REMOVEXATTR, so an answer computed across one is not remembered. */
+        long xattrChanges;
 
         Node(long id, long ino) {
             this.id = id;
@@ -158,6 +162,52 @@ final class DevFuseNodes {
     synchronized long anyHandle(long id) {
         Node n = byId.get(id);
         return n == null || n.handles == null || n.handles.isEmpty() ? -1 : n.handles.get(0);
+    }
+
+    private static final int MAX_ABSENT_XATTRS = 8;
+
+    /**
+     * Whether node id is known to have no xattr {@code name}. The kernel asks for the same few
+     * names again and again (security.capability before every write and chown, the POSIX ACL names
+     * for every {@code ls -l}) and does not cache the answers. An xattr the object lacks can only
+     * appear through a SETXATTR on this node (copy-up copies what was seen, and a write or chown
+     * only ever removes security.capability), so the absence is remembered until then.
+     */
+    synchronized boolean knownAbsent(long id, String name) {
+        Node n = byId.get(id);
+        return n != null && n.absentXattrs != null && n.absentXattrs.contains(name);
+    }
+
+    /** A stamp to pass to {@link #absent}: taken before asking the engine. */
+    synchronized long xattrStamp(long id) {
+        Node n = byId.get(id);
+        return n == null ? -1 : n.xattrChanges;
+    }
+
+    /** Node id has no xattr {@code name}, as the engine said after {@code stamp} was taken. */
+    synchronized void absent(long id, String name, long stamp) {
+        Node n = byId.get(id);
+        if (n == null || n.xattrChanges != stamp) {
+            return;
+        }
+        if (n.absentXattrs == null) {
+            n.absentXattrs = new ArrayList<>(2);
+        }
+        if (!n.absentXattrs.contains(name)) {
+            if (n.absentXattrs.size() == MAX_ABSENT_XATTRS) {
+                n.absentXattrs.remove(0);
+            }
+            n.absentXattrs.add(name);
+        }
+    }
+
+    /** An xattr of node id was set or removed. */
+    synchronized void xattrsChanged(long id) {
+        Node n = byId.get(id);
+        if (n != null) {
+            n.absentXattrs = null;
+            n.xattrChanges++;
+        }
     }
 
     /** The kernel drops {@code count} lookups of node id; the node goes at 0 (the root never). */

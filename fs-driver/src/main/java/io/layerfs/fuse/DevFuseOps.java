@@ -109,6 +109,7 @@ final class DevFuseOps {
     private static final int FATTR_ATIME_NOW = 1 << 7;
     private static final int FATTR_MTIME_NOW = 1 << 8;
     private static final int FOPEN_KEEP_CACHE = 1 << 1;
+    private static final int FOPEN_CACHE_DIR = 1 << 3;
     private static final int RENAME_NOREPLACE = 1;
     private static final int EPROTO = 71;
 
@@ -206,7 +207,11 @@ final class DevFuseOps {
             case GETXATTR: return getxattr(b, node);
             case LISTXATTR: return listxattr(b, node);
             case REMOVEXATTR:
-                fs.removexattr(path(node), b.string(IN_HEADER));
+                try {
+                    fs.removexattr(path(node), b.string(IN_HEADER));
+                } finally {
+                    nodes.xattrsChanged(node);
+                }
                 return 0;
             case INIT: return init(b);
             case OPENDIR: return opendir(b, node);
@@ -558,13 +563,30 @@ final class DevFuseOps {
         String name = b.string(IN_HEADER + 8);
         byte[] value = new byte[size];
         in.get(b.end, value, 0, size);
-        fs.setxattr(path(node), name, value, flags);
+        try {
+            fs.setxattr(path(node), name, value, flags);
+        } finally {
+            nodes.xattrsChanged(node);
+        }
         return 0;
     }
 
     private int getxattr(Buffers b, long node) throws SysException {
         int size = b.in.getInt(IN_HEADER);
-        byte[] value = fs.getxattr(path(node), b.string(IN_HEADER + 8));
+        String name = b.string(IN_HEADER + 8);
+        if (nodes.knownAbsent(node, name)) {
+            return -Errno.ENODATA;
+        }
+        long stamp = nodes.xattrStamp(node);
+        byte[] value;
+        try {
+            value = fs.getxattr(path(node), name);
+        } catch (SysException e) {
+            if (e.errno() == Errno.ENODATA) {
+                nodes.absent(node, name, stamp);
+            }
+            throw e;
+        }
         return sized(b.out, value, size);
     }
 
@@ -595,8 +617,13 @@ final class DevFuseOps {
 
     // ---- directories ----------------------------------------------------------------------------
 
+    /**
+     * FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE: the kernel keeps the listing in its page cache and serves
+     * later opens from it; a change of the directory made through the kernel (every change is)
+     * drops that cache, as for libfuse's passthrough_hp with a timeout.
+     */
     private int opendir(Buffers b, long node) throws SysException {
-        return openOut(b.out, OUT_HEADER, fs.opendir(path(node)), 0);
+        return openOut(b.out, OUT_HEADER, fs.opendir(path(node)), FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE);
     }
 
     /**

@@ -142,6 +142,20 @@ class DevFuseMountTest {
     }
 
     @Test
+    void getxattr_absentThenSet_seenAtOnce() throws Exception {
+        Stack s = new Stack(tmp, 1);
+        s.file(s.lower(0), "f", "x");
+        try (MountView v = mount(s)) {
+            assertEquals(Errno.ENODATA, errno(() -> v.getxattr("/f", "user.k")));
+            assertEquals(Errno.ENODATA, errno(() -> v.getxattr("/f", "user.k")));
+            v.setxattr("/f", "user.k", bytes("v"));
+            assertArrayEquals(bytes("v"), v.getxattr("/f", "user.k"));
+            v.removexattr("/f", "user.k");
+            assertEquals(Errno.ENODATA, errno(() -> v.getxattr("/f", "user.k")));
+        }
+    }
+
+    @Test
     void write_threeMiB_roundTripsInMiBRequests() throws Exception {
         Stack s = new Stack(tmp, 1);
         byte[] data = new byte[3 << 20];

@@ -92,4 +92,23 @@ class DevFuseNodesTest {
         assertNull(nodes.path(f));
         assertEquals("/f", nodes.path(g));
     }
+
+    @Test
+    void absent_thenXattrChanged_forgotten() {
+        long f = nodes.looked(1, "f", 400);
+        nodes.absent(f, "security.capability", nodes.xattrStamp(f));
+        assertTrue(nodes.knownAbsent(f, "security.capability"));
+        assertTrue(nodes.knownAbsent(nodes.looked(1, "g", 400), "security.capability")); // a hard link: one node
+        nodes.xattrsChanged(f);
+        assertFalse(nodes.knownAbsent(f, "security.capability"));
+    }
+
+    @Test
+    void absent_answerComputedAcrossAChange_notRemembered() {
+        long f = nodes.looked(1, "f", 400);
+        long stamp = nodes.xattrStamp(f);
+        nodes.xattrsChanged(f); // a SETXATTR finished while the engine was asked
+        nodes.absent(f, "user.x", stamp);
+        assertFalse(nodes.knownAbsent(f, "user.x"));
+    }
 }
