@@ -100,8 +100,6 @@ final class DevFuseSession {
     /** One worker: read a request, answer it, until the connection ends (ENODEV). */
     private void work() {
         DevFuseOps.Buffers b = new DevFuseOps.Buffers();
-        ByteBuffer in = b.in;
-        ByteBuffer out = b.out;
         while (true) {
             int n;
             try {
@@ -119,27 +117,39 @@ final class DevFuseSession {
             if (n < DevFuseOps.IN_HEADER) {
                 continue;
             }
-            in.clear().limit(n);
-            int opcode = in.getInt(4);
-            long unique = in.getLong(8);
-            int r = ops.handle(b, opcode, in.getLong(16));
-            if (r == DevFuseOps.NO_REPLY) {
-                continue;
-            }
-            int len = DevFuseOps.OUT_HEADER + Math.max(r, 0);
-            out.putInt(0, len);
-            out.putInt(4, Math.min(r, 0));
-            out.putLong(8, unique);
             try {
-                sys.write(fd, b.outAddress, len);
-            } catch (SysException e) {
-                if (e.errno() != Errno.ENOENT) { // ENOENT: the request was interrupted meanwhile
-                    LOG.log(Level.WARNING, "reply to " + DevFuseOps.opName(opcode) + " failed", e);
-                }
+                answer(b, n);
+            } catch (RuntimeException | Error e) {
+                // handle() turns engine failures into errnos; this is a bug in the binding itself
+                LOG.log(Level.SEVERE, "FUSE request failed in the /dev/fuse binding", e);
             }
-            if (opcode == DevFuseOps.INIT && r == 64) {
-                ops.initialized();
+        }
+    }
+
+    /** Answers the request of n bytes in b.in: computes the reply and writes it with one write(2). */
+    private void answer(DevFuseOps.Buffers b, int n) {
+        ByteBuffer in = b.in;
+        ByteBuffer out = b.out;
+        in.clear().limit(n);
+        int opcode = in.getInt(4);
+        long unique = in.getLong(8);
+        int r = ops.handle(b, opcode, in.getLong(16));
+        if (r == DevFuseOps.NO_REPLY) {
+            return;
+        }
+        int len = DevFuseOps.OUT_HEADER + Math.max(r, 0);
+        out.putInt(0, len);
+        out.putInt(4, Math.min(r, 0));
+        out.putLong(8, unique);
+        try {
+            sys.write(fd, b.outAddress, len);
+        } catch (SysException e) {
+            if (e.errno() != Errno.ENOENT) { // ENOENT: the request was interrupted meanwhile
+                LOG.log(Level.WARNING, "reply to " + DevFuseOps.opName(opcode) + " failed", e);
             }
+        }
+        if (opcode == DevFuseOps.INIT && r == 64) {
+            ops.initialized();
         }
     }
 }

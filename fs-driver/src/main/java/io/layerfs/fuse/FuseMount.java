@@ -20,6 +20,10 @@ import io.layerfs.union.UnionFs;
  * FUSE_INIT, so the mount is usable; libfuse's loop runs on a thread of its own (and spawns its
  * worker threads: the union is served multi-threaded).
  *
+ * <p>Two bindings serve the mount ({@link Binding}): libfuse 2's path API through jnr-fuse
+ * ({@link FuseAdapter}, the default, described below) and the kernel protocol spoken directly
+ * over /dev/fuse ({@link DevFuseSession}, opt-in with LAYERFS_FUSE_BINDING=devfuse).
+ *
  * <p>FUSE options and why: {@code default_permissions} lets the kernel check permissions against
  * the modes we report, as overlayfs does; {@code allow_other} (when root) lets container processes
  * of any uid in; {@code use_ino} shows our stable inode numbers instead of libfuse's;
