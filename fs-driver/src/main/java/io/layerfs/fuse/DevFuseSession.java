@@ -51,7 +51,12 @@ final class DevFuseSession {
     static DevFuseSession mount(UnionFs fs, Path mountpoint, List<String> extraOptions, int threads,
                                 Runnable onInit) throws IOException {
         Sys sys = Sys.get();
-        DevFuseOptions options = DevFuseOptions.parse(extraOptions, fs.readOnly());
+        DevFuseOptions options;
+        try {
+            options = DevFuseOptions.parse(extraOptions, fs.readOnly());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage());
+        }
         Stat root;
         try {
             root = fs.getattr("/");

@@ -67,7 +67,13 @@ public final class FuseMount implements AutoCloseable {
     /** Mounts with the binding LAYERFS_FUSE_BINDING selects (libfuse 2 through jnr-fuse by default). */
     public static FuseMount mount(UnionFs fs, Path mountpoint, List<String> extraOptions, boolean debug)
             throws IOException {
-        return mount(fs, mountpoint, extraOptions, debug, Binding.fromEnvironment());
+        Binding binding;
+        try {
+            binding = Binding.fromEnvironment();
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage());
+        }
+        return mount(fs, mountpoint, extraOptions, debug, binding);
     }
 
     /**
