@@ -73,9 +73,8 @@ final class DevFuseSession {
         String data = "fd=" + fd + ",rootmode=" + Integer.toOctalString(root.mode & Stat.S_IFMT)
                 + ",user_id=" + uid + ",group_id=" + sys.getegid() + ",default_permissions"
                 + (uid == 0 ? ",allow_other" : "");
-        long flags = Sys.MS_NOSUID | Sys.MS_NODEV | (options.readOnly() ? Sys.MS_RDONLY : 0);
         try {
-            sys.mount("layerfs", mountpoint.toString(), "fuse.layerfs", flags, data);
+            sys.mount("layerfs", mountpoint.toString(), "fuse.layerfs", options.mountFlags(), data);
         } catch (SysException e) {
             sys.close(fd);
             throw new IOException("mount of " + mountpoint + " failed: " + Errno.name(e.errno())

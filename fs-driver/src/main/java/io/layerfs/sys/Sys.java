@@ -599,6 +599,8 @@ public final class Sys {
     public static final long MS_RDONLY = 1;
     public static final long MS_NOSUID = 2;
     public static final long MS_NODEV = 4;
+    public static final long MS_NOEXEC = 8;
+    public static final long MS_NOATIME = 1024;
 
     /** mount(2). */
     public void mount(String source, String target, String fstype, long flags, String data) throws SysException {

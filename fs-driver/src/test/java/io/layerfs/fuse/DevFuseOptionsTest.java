@@ -25,6 +25,13 @@ class DevFuseOptionsTest {
         assertEquals(0, o.attrTimeoutNanos());
         assertEquals(2_000_000_000L, o.negativeTimeoutNanos());
         assertTrue(o.readOnly());
+        assertEquals(1 | 2 | 4, o.mountFlags()); // MS_RDONLY | MS_NOSUID | MS_NODEV
+    }
+
+    @Test
+    void parse_devAndSuid_dropNodevAndNosuid() {
+        assertEquals(0, DevFuseOptions.parse(List.of("dev,suid"), false).mountFlags());
+        assertEquals(2 | 4 | 8 | 1024, DevFuseOptions.parse(List.of("noexec,noatime"), false).mountFlags());
     }
 
     @Test
