@@ -46,6 +46,8 @@ final class DevFuseNodes {
         List<String> absentXattrs;
         /** Counts SETXATTR/REMOVEXATTR, so an answer computed across one is not remembered. */
         long xattrChanges;
+        /** The object's last name in the union was removed: only open handles reach it. */
+        boolean gone;
 
         Node(long id, long ino) {
             this.id = id;
@@ -134,9 +136,16 @@ final class DevFuseNodes {
         if (n.id != ROOT_ID) {
             n.names.remove(key);
             n.names.add(0, key);
+            n.gone = false;
         }
         n.lookups++;
         return n.id;
+    }
+
+    /** Whether the last name of node id's object was removed (its link count in the union is 0). */
+    synchronized boolean gone(long id) {
+        Node n = byId.get(id);
+        return n != null && n.gone;
     }
 
     /** A file handle of node id was opened. */
@@ -241,8 +250,11 @@ final class DevFuseNodes {
             return;
         }
         n.names.remove(new Name(parent, name));
-        if (lastName && byIno.get(n.ino) == n) {
-            byIno.remove(n.ino);
+        if (lastName) {
+            n.gone = n.names.isEmpty();
+            if (byIno.get(n.ino) == n) {
+                byIno.remove(n.ino);
+            }
         }
     }
 

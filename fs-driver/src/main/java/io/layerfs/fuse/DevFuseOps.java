@@ -317,7 +317,9 @@ final class DevFuseOps {
                 throw new SysException(Errno.ENOENT, "node " + node + " has no name left");
             }
         }
-        return fs.fgetattr(fh);
+        Stat st = fs.fgetattr(fh);
+        // a lower file keeps its link in the lower layer; in the union its last name is gone
+        return nodes.gone(node) && st.nlink > 0 ? st.withNlink(0) : st;
     }
 
     private int getattr(Buffers b, long node) throws SysException {

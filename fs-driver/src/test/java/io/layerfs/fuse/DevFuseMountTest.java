@@ -94,6 +94,25 @@ class DevFuseMountTest {
     }
 
     @Test
+    void unlink_lowerFileOpen_fstatShowsNoLinkAndDataStays() throws Exception {
+        Stack s = new Stack(tmp, 1);
+        s.file(s.lower(0), "f", "low");
+        try (MountView v = mount(s)) {
+            int fd = SYS.openat(Sys.AT_FDCWD, v.host("/f"), Sys.O_RDONLY, 0);
+            try {
+                v.unlink("/f");
+                assertEquals(0, SYS.fstat(fd).nlink);
+                byte[] back = new byte[3];
+                assertEquals(3, SYS.pread(fd, back, 3, 0));
+                assertArrayEquals(bytes("low"), back);
+            } finally {
+                SYS.close(fd);
+            }
+            assertEquals(Errno.ENOENT, errno(() -> v.stat("/f")));
+        }
+    }
+
+    @Test
     void rename2_noReplaceOverExisting_eexist_exchange_einval() throws Exception {
         Stack s = new Stack(tmp, 1);
         s.file(s.lower(0), "a", "a");
