@@ -413,7 +413,7 @@ final class DevFuseOps {
         String path = childPath(parent, name);
         long fh = fs.create(path, mode, flags, caller(in));
         try {
-            Stat st = fs.getattr(path);
+            Stat st = fs.fgetattr(fh); // the new file's own descriptor: no second lookup of the path
             long id = nodes.looked(parent, name, st.ino);
             nodes.opened(id, fh);
             int n = entry(b.out, OUT_HEADER, id, st);
