@@ -20,6 +20,10 @@ import io.layerfs.union.UnionFs;
  * FUSE_INIT, so the mount is usable; libfuse's loop runs on a thread of its own (and spawns its
  * worker threads: the union is served multi-threaded).
  *
+ * <p>Two bindings serve the mount ({@link Binding}): libfuse 2's path API through jnr-fuse
+ * ({@link FuseAdapter}, the default, described below) and the kernel protocol spoken directly
+ * over /dev/fuse ({@link DevFuseSession}, opt-in with LAYERFS_FUSE_BINDING=devfuse).
+ *
  * <p>FUSE options and why: {@code default_permissions} lets the kernel check permissions against
  * the modes we report, as overlayfs does; {@code allow_other} (when root) lets container processes
  * of any uid in; {@code use_ino} shows our stable inode numbers instead of libfuse's;
@@ -40,9 +44,49 @@ public final class FuseMount implements AutoCloseable {
         this.exit = exit;
     }
 
+    /** How requests reach the engine; see {@link #mount(UnionFs, Path, List, boolean, Binding)}. */
+    public enum Binding {
+        /** libfuse 2's high-level (path) API through jnr-fuse: the default. */
+        JNR_FUSE,
+        /** The kernel's FUSE protocol spoken directly over /dev/fuse ({@link DevFuseSession}). */
+        DEV_FUSE;
+
+        /** LAYERFS_FUSE_BINDING=devfuse selects DEV_FUSE; unset, empty or "jnr" the default. */
+        public static Binding fromEnvironment() {
+            String v = System.getenv("LAYERFS_FUSE_BINDING");
+            if (v == null || v.isBlank() || "jnr".equalsIgnoreCase(v.trim()) || "jnr-fuse".equalsIgnoreCase(v.trim())) {
+                return JNR_FUSE;
+            }
+            if ("devfuse".equalsIgnoreCase(v.trim())) {
+                return DEV_FUSE;
+            }
+            throw new IllegalArgumentException("LAYERFS_FUSE_BINDING=" + v + ": expected jnr or devfuse");
+        }
+    }
+
+    /** Mounts with the binding LAYERFS_FUSE_BINDING selects (libfuse 2 through jnr-fuse by default). */
     public static FuseMount mount(UnionFs fs, Path mountpoint, List<String> extraOptions, boolean debug)
             throws IOException {
+        Binding binding;
+        try {
+            binding = Binding.fromEnvironment();
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage());
+        }
+        return mount(fs, mountpoint, extraOptions, debug, binding);
+    }
+
+    /**
+     * Mounts fs at mountpoint with the given binding; returns once the kernel has completed
+     * FUSE_INIT. extraOptions are libfuse "-o" options; the /dev/fuse binding takes only the
+     * timeouts and ro from them ({@link DevFuseOptions}) and ignores debug.
+     */
+    public static FuseMount mount(UnionFs fs, Path mountpoint, List<String> extraOptions, boolean debug,
+                                  Binding binding) throws IOException {
         Path mnt = mountpoint.toAbsolutePath().normalize();
+        if (binding == Binding.DEV_FUSE) {
+            return mountDevFuse(fs, mnt, extraOptions);
+        }
         if (!Files.isDirectory(mnt)) {
             throw new IOException("mountpoint " + mnt + " is not a directory");
         }
@@ -122,6 +166,56 @@ public final class FuseMount implements AutoCloseable {
 
     /** How long the kernel may trust a looked-up name or a lookup miss (one day). */
     private static final int NAME_TIMEOUT_SECONDS = 86_400;
+
+    private static FuseMount mountDevFuse(UnionFs fs, Path mnt, List<String> extraOptions) throws IOException {
+        if (!Files.isDirectory(mnt)) {
+            throw new IOException("mountpoint " + mnt + " is not a directory");
+        }
+        if (!Files.exists(Path.of("/dev/fuse"))) {
+            throw new IOException("/dev/fuse is missing: load the fuse module (modprobe fuse)");
+        }
+        // objects are created with exactly the modes the kernel asks for (it applied the umask)
+        Sys.get().umask(0);
+        CompletableFuture<Void> ready = new CompletableFuture<>();
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        int threads = javaLoopThreads();
+        DevFuseSession session = DevFuseSession.mount(fs, mnt, extraOptions, threads == 0 ? DEFAULT_THREADS : threads,
+                () -> ready.complete(null));
+        Thread loop = new Thread(() -> {
+            try {
+                session.serve();
+                exit.complete(0);
+            } catch (Throwable t) {
+                exit.completeExceptionally(t);
+            } finally {
+                ready.completeExceptionally(new IOException("FUSE session ended before the mount was ready"));
+            }
+        }, "layerfs-devfuse-session");
+        loop.setDaemon(true);
+        loop.start();
+        try {
+            ready.get(INIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            detach(mnt);
+            throw new IOException("mount of " + mnt + " not ready after " + INIT_TIMEOUT_SECONDS + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            detach(mnt);
+            throw new IOException("interrupted while mounting " + mnt);
+        } catch (ExecutionException e) {
+            detach(mnt);
+            throw new IOException("mount of " + mnt + " failed: " + e.getCause().getMessage());
+        }
+        return new FuseMount(mnt, loop, exit);
+    }
+
+    private static void detach(Path mnt) {
+        try {
+            Sys.get().umount2(mnt.toString(), Sys.MNT_DETACH);
+        } catch (SysException ignored) {
+            // not mounted (any more): nothing to undo
+        }
+    }
 
     /** Java threads serving requests unless LAYERFS_FUSE_THREADS says otherwise. */
     private static final int DEFAULT_THREADS = 4;

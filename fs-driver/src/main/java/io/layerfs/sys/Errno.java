@@ -6,6 +6,7 @@ public final class Errno {
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
     public static final int EIO = 5;
+    public static final int ENXIO = 6;
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
     public static final int ENOMEM = 12;
@@ -13,6 +14,7 @@ public final class Errno {
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EXDEV = 18;
+    public static final int ENODEV = 19;
     public static final int ENOTDIR = 20;
     public static final int EISDIR = 21;
     public static final int EINVAL = 22;
@@ -44,6 +46,7 @@ public final class Errno {
             case EBUSY: return "EBUSY";
             case EEXIST: return "EEXIST";
             case EXDEV: return "EXDEV";
+            case ENODEV: return "ENODEV";
             case ENOTDIR: return "ENOTDIR";
             case EISDIR: return "EISDIR";
             case EINVAL: return "EINVAL";

@@ -113,7 +113,16 @@ public interface LibC {
 
     int umount2(String target, int flags);
 
+    int mount(String source, String target, String fstype, long flags, String data);
+
+    /** read(2)/write(2) with the buffer given as a native address (a direct buffer of the FUSE binding). */
+    long read(int fd, long address, long count);
+
+    long write(int fd, long address, long count);
+
     int geteuid();
+
+    int getegid();
 
     int dup2(int oldFd, int newFd);
 

@@ -614,6 +614,48 @@ public final class Sys {
         }
     }
 
+    public static final long MS_RDONLY = 1;
+    public static final long MS_NOSUID = 2;
+    public static final long MS_NODEV = 4;
+    public static final long MS_NOEXEC = 8;
+    public static final long MS_NOATIME = 1024;
+
+    /** mount(2). */
+    public void mount(String source, String target, String fstype, long flags, String data) throws SysException {
+        if (libc.mount(source, target, fstype, flags, data) != 0) {
+            throw fail("mount", target);
+        }
+    }
+
+    /**
+     * read(2) into native memory at address; returns the bytes read. Unlike the other calls it
+     * does not retry EINTR: the caller decides (a FUSE worker retries, and ends on ENODEV).
+     */
+    public int read(int fd, long address, int count) throws SysException {
+        long n = libc.read(fd, address, count);
+        if (n < 0) {
+            throw fail("read", null);
+        }
+        return (int) n;
+    }
+
+    /** The native address of a direct buffer (for {@link #read(int, long, int)} and friends). */
+    public static long addressOf(java.nio.ByteBuffer direct) {
+        if (!direct.isDirect()) {
+            throw new IllegalArgumentException("not a direct buffer");
+        }
+        return com.kenai.jffi.MemoryIO.getInstance().getDirectBufferAddress(direct);
+    }
+
+    /** write(2) from native memory at address; returns the bytes written. */
+    public int write(int fd, long address, int count) throws SysException {
+        long n = libc.write(fd, address, count);
+        if (n < 0) {
+            throw fail("write", null);
+        }
+        return (int) n;
+    }
+
     /** dup2(2): makes newFd a copy of oldFd (the copy does not inherit O_CLOEXEC). */
     public void dup2(int oldFd, int newFd) throws SysException {
         if (libc.dup2(oldFd, newFd) != newFd) {
@@ -628,6 +670,10 @@ public final class Sys {
 
     public int geteuid() {
         return libc.geteuid();
+    }
+
+    public int getegid() {
+        return libc.getegid();
     }
 
     public int umask(int mask) {

@@ -2,6 +2,9 @@ package io.layerfs.contract;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+
+import io.layerfs.fuse.FuseMount;
 
 import io.layerfs.testkit.LayerfsMounter;
 import io.layerfs.testkit.MountTests;
@@ -13,9 +16,18 @@ public final class LayerfsMount {
     }
 
     public static MountView mount(UnionConfig config, Path mountpoint) throws Exception {
+        return mount(config, mountpoint, new LayerfsMounter());
+    }
+
+    /** With an explicit FUSE binding, whatever LAYERFS_FUSE_BINDING says. */
+    public static MountView mount(UnionConfig config, Path mountpoint, FuseMount.Binding binding) throws Exception {
+        return mount(config, mountpoint, new LayerfsMounter(List.of(), binding));
+    }
+
+    private static MountView mount(UnionConfig config, Path mountpoint, LayerfsMounter mounter) throws Exception {
         MountTests.requireFuse();
         Files.createDirectories(mountpoint);
-        AutoCloseable m = new LayerfsMounter().mount(config.lowers(), config.upper(), config.work(), mountpoint);
+        AutoCloseable m = mounter.mount(config.lowers(), config.upper(), config.work(), mountpoint);
         return new MountView(mountpoint, m);
     }
 }

@@ -15,6 +15,8 @@ import io.layerfs.union.UnionFs;
  */
 public final class LayerfsMounter implements UnionMounter {
     private final List<String> fuseOptions;
+    /** null: the binding LAYERFS_FUSE_BINDING selects. */
+    private final FuseMount.Binding binding;
 
     public LayerfsMounter() {
         this(List.of());
@@ -22,7 +24,13 @@ public final class LayerfsMounter implements UnionMounter {
 
     /** extra "-o" options handed to libfuse. */
     public LayerfsMounter(List<String> fuseOptions) {
+        this(fuseOptions, null);
+    }
+
+    /** With an explicit FUSE binding, whatever LAYERFS_FUSE_BINDING says. */
+    public LayerfsMounter(List<String> fuseOptions, FuseMount.Binding binding) {
         this.fuseOptions = List.copyOf(fuseOptions);
+        this.binding = binding;
     }
 
     @Override
@@ -30,7 +38,8 @@ public final class LayerfsMounter implements UnionMounter {
         UnionFs fs = UnionFs.open(new UnionConfig(lowers, upper, work));
         FuseMount fuse;
         try {
-            fuse = FuseMount.mount(fs, mnt, fuseOptions, false);
+            fuse = binding == null ? FuseMount.mount(fs, mnt, fuseOptions, false)
+                    : FuseMount.mount(fs, mnt, fuseOptions, false, binding);
         } catch (IOException | RuntimeException | Error e) {
             fs.close();
             throw e;
@@ -46,6 +55,6 @@ public final class LayerfsMounter implements UnionMounter {
 
     @Override
     public String toString() {
-        return "layerfs (FUSE, in-process)";
+        return binding == FuseMount.Binding.DEV_FUSE ? "layerfs (/dev/fuse, in-process)" : "layerfs (FUSE, in-process)";
     }
 }

@@ -1,0 +1,810 @@
+package io.layerfs.fuse;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import io.layerfs.sys.Errno;
+import io.layerfs.sys.Stat;
+import io.layerfs.sys.Sys;
+import io.layerfs.sys.SysException;
+import io.layerfs.union.Caller;
+import io.layerfs.union.DirItem;
+import io.layerfs.union.UnionFs;
+
+/**
+ * The FUSE protocol (linux/fuse.h, 7.23 to 7.38) over the path-based engine, one request at a
+ * time: each method reads its op's struct from the request buffer, asks {@link UnionFs}, and writes
+ * the reply payload after the 16-byte out header. It returns the payload length, a negative errno,
+ * or {@link #NO_REPLY}; {@link DevFuseSession} writes the header and sends the reply. An exception
+ * becomes an errno in one place, {@link Errors#toErrno}, in {@link #handle}.
+ *
+ * <p>Node ids map to engine paths through {@link DevFuseNodes}. Attribute and entry timeouts are
+ * long because every change reaches the layers through this daemon and the kernel drops what a
+ * change makes stale (the parent's attributes after a create, the node's after a write or setattr);
+ * hard links are one node, so no name shows a stale nlink or size.
+ *
+ * <p>Struct offsets are the x86_64 (and every 64-bit) layout of linux/fuse.h; requests start with
+ * the 40-byte fuse_in_header.
+ */
+final class DevFuseOps {
+    static final int NO_REPLY = Integer.MIN_VALUE;
+
+    static final int IN_HEADER = 40;
+    static final int OUT_HEADER = 16;
+    static final int MAX_WRITE = 1 << 20;
+    /** Request buffer: the largest WRITE (in header, fuse_write_in, MAX_WRITE bytes) and then some. */
+    static final int IN_BUFFER = MAX_WRITE + 8192;
+    static final int OUT_BUFFER = MAX_WRITE + 4096;
+
+    // opcodes (enum fuse_opcode)
+    static final int LOOKUP = 1;
+    static final int FORGET = 2;
+    static final int GETATTR = 3;
+    static final int SETATTR = 4;
+    static final int READLINK = 5;
+    static final int SYMLINK = 6;
+    static final int MKNOD = 8;
+    static final int MKDIR = 9;
+    static final int UNLINK = 10;
+    static final int RMDIR = 11;
+    static final int RENAME = 12;
+    static final int LINK = 13;
+    static final int OPEN = 14;
+    static final int READ = 15;
+    static final int WRITE = 16;
+    static final int STATFS = 17;
+    static final int RELEASE = 18;
+    static final int FSYNC = 20;
+    static final int SETXATTR = 21;
+    static final int GETXATTR = 22;
+    static final int LISTXATTR = 23;
+    static final int REMOVEXATTR = 24;
+    static final int FLUSH = 25;
+    static final int INIT = 26;
+    static final int OPENDIR = 27;
+    static final int READDIR = 28;
+    static final int RELEASEDIR = 29;
+    static final int FSYNCDIR = 30;
+    static final int ACCESS = 34;
+    static final int CREATE = 35;
+    static final int INTERRUPT = 36;
+    static final int DESTROY = 38;
+    static final int BATCH_FORGET = 42;
+    static final int FALLOCATE = 43;
+    static final int READDIRPLUS = 44;
+    static final int RENAME2 = 45;
+
+    // FUSE_INIT flags
+    private static final int ASYNC_READ = 1;
+    private static final int ATOMIC_O_TRUNC = 1 << 3;
+    private static final int BIG_WRITES = 1 << 5;
+    private static final int DO_READDIRPLUS = 1 << 13;
+    private static final int READDIRPLUS_AUTO = 1 << 14;
+    private static final int PARALLEL_DIROPS = 1 << 18;
+    private static final int MAX_PAGES = 1 << 22;
+    private static final int CACHE_SYMLINKS = 1 << 23;
+    /**
+     * What we ask for. Not asked: DONT_MASK (the kernel applies the umask, as there are no POSIX
+     * ACLs to apply instead); HANDLE_KILLPRIV (with default_permissions the kernel clears set-id
+     * bits itself, by a SETATTR of the mode); WRITEBACK_CACHE (the kernel would then own size and
+     * mtime and send reads on write-only opens, which the engine's fh cannot serve; a later step);
+     * EXPORT_SUPPORT and POSIX_ACL (not offered); POSIX_LOCKS/FLOCK_LOCKS (the kernel keeps locks
+     * locally, as with libfuse).
+     */
+    private static final int WANTED = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | DO_READDIRPLUS
+            | READDIRPLUS_AUTO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS;
+    private static final int MIN_MINOR = 23;
+    private static final int OUR_MINOR = 38;
+    private static final int MAX_PAGES_WANTED = MAX_WRITE / 4096;
+
+    private static final int GETATTR_FH = 1;
+    private static final int FATTR_MODE = 1;
+    private static final int FATTR_UID = 1 << 1;
+    private static final int FATTR_GID = 1 << 2;
+    private static final int FATTR_SIZE = 1 << 3;
+    private static final int FATTR_ATIME = 1 << 4;
+    private static final int FATTR_MTIME = 1 << 5;
+    private static final int FATTR_FH = 1 << 6;
+    private static final int FATTR_ATIME_NOW = 1 << 7;
+    private static final int FATTR_MTIME_NOW = 1 << 8;
+    private static final int FOPEN_KEEP_CACHE = 1 << 1;
+    private static final int FOPEN_CACHE_DIR = 1 << 3;
+    private static final int RENAME_NOREPLACE = 1;
+    private static final int EPROTO = 71;
+
+    private static final long NANOS = 1_000_000_000L;
+    private static final int ENTRY_OUT = 128;
+    private static final int ATTR_OUT = 104;
+
+    private final UnionFs fs;
+    private final DevFuseNodes nodes;
+    /** Timeouts in nanoseconds. */
+    private final long entryValid;
+    private final long attrValid;
+    private final long negativeValid;
+    private final Runnable onInit;
+
+    DevFuseOps(UnionFs fs, DevFuseNodes nodes, DevFuseOptions options, Runnable onInit) {
+        this.fs = fs;
+        this.nodes = nodes;
+        this.entryValid = options.entryTimeoutNanos();
+        this.attrValid = options.attrTimeoutNanos();
+        this.negativeValid = options.negativeTimeoutNanos();
+        this.onInit = onInit;
+    }
+
+    /** The per-worker request and reply buffers; {@code in} holds one request, {@code out} its reply. */
+    static final class Buffers {
+        final ByteBuffer in = ByteBuffer.allocateDirect(IN_BUFFER).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer out = ByteBuffer.allocateDirect(OUT_BUFFER).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        final long inAddress = Sys.addressOf(in);
+        final long outAddress = Sys.addressOf(out);
+        private final byte[] scratch = new byte[4096];
+        /** Where the string read last by {@link #string} ended (after its NUL). */
+        int end;
+
+        /** The NUL-terminated string at offset {@code at} of the request. */
+        String string(int at) {
+            int i = at;
+            int limit = in.limit();
+            while (i < limit && in.get(i) != 0) {
+                i++;
+            }
+            int len = i - at;
+            end = i + 1;
+            byte[] b = len <= scratch.length ? scratch : new byte[len];
+            in.get(at, b, 0, len);
+            return new String(b, 0, len, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Runs one request; returns its reply's payload length, a negative errno, or NO_REPLY. */
+    int handle(Buffers b, int opcode, long node) {
+        try {
+            return dispatch(b, opcode, node);
+        } catch (Throwable t) {
+            String path = nodes.path(node);
+            return Errors.toErrno(t, opName(opcode), path == null ? "node " + node : path);
+        }
+    }
+
+    private int dispatch(Buffers b, int opcode, long node) throws SysException {
+        ByteBuffer in = b.in;
+        switch (opcode) {
+            case LOOKUP: return lookup(b, node, b.string(IN_HEADER));
+            case FORGET:
+                nodes.forget(node, in.getLong(IN_HEADER));
+                return NO_REPLY;
+            case BATCH_FORGET: return batchForget(in);
+            case GETATTR: return getattr(b, node);
+            case SETATTR: return setattr(b, node);
+            case READLINK: return readlink(b, node);
+            case SYMLINK: return symlink(b, node);
+            case MKNOD: return mknod(b, node);
+            case MKDIR: return mkdir(b, node);
+            case UNLINK: return remove(node, b.string(IN_HEADER), false);
+            case RMDIR: return remove(node, b.string(IN_HEADER), true);
+            case RENAME: return rename(b, node, in.getLong(IN_HEADER), 0, IN_HEADER + 8);
+            case RENAME2: return rename(b, node, in.getLong(IN_HEADER), in.getInt(IN_HEADER + 8), IN_HEADER + 16);
+            case LINK: return link(b, node);
+            case OPEN: return open(b, node);
+            case READ: return read(b);
+            case WRITE: return write(b);
+            case STATFS: return statfs(b);
+            case RELEASE:
+                nodes.released(node, in.getLong(IN_HEADER));
+                fs.release(in.getLong(IN_HEADER));
+                return 0;
+            case FSYNC:
+                fs.fsync(in.getLong(IN_HEADER), (in.getInt(IN_HEADER + 8) & 1) != 0);
+                return 0;
+            case FLUSH:
+            case FSYNCDIR:
+            case DESTROY:
+                return 0;
+            case SETXATTR: return setxattr(b, node);
+            case GETXATTR: return getxattr(b, node);
+            case LISTXATTR: return listxattr(b, node);
+            case REMOVEXATTR:
+                try {
+                    fs.removexattr(path(node), b.string(IN_HEADER));
+                } finally {
+                    nodes.xattrsChanged(node);
+                }
+                return 0;
+            case INIT: return init(b);
+            case OPENDIR: return opendir(b, node);
+            case READDIR: return readdir(b, node, false);
+            case READDIRPLUS: return readdir(b, node, true);
+            case RELEASEDIR:
+                fs.releasedir(in.getLong(IN_HEADER));
+                return 0;
+            case ACCESS:
+                fs.access(path(node), in.getInt(IN_HEADER));
+                return 0;
+            case CREATE: return create(b, node);
+            case INTERRUPT: return NO_REPLY; // requests are not interruptible here; they finish
+            case FALLOCATE:
+                fs.fallocate(in.getLong(IN_HEADER), in.getInt(IN_HEADER + 24), in.getLong(IN_HEADER + 8),
+                        in.getLong(IN_HEADER + 16));
+                return 0;
+            default:
+                // LSEEK, GETLK/SETLK, IOCTL, POLL, BMAP, COPY_FILE_RANGE, SYNCFS, TMPFILE...: the
+                // kernel falls back to its generic code or reports the lack
+                return -Errno.ENOSYS;
+        }
+    }
+
+    // ---- names ----------------------------------------------------------------------------------
+
+    private String path(long node) throws SysException {
+        String p = nodes.path(node);
+        if (p == null) {
+            throw new SysException(Errno.ENOENT, "node " + node + " has no name left");
+        }
+        return p;
+    }
+
+    private String childPath(long parent, String name) throws SysException {
+        String p = nodes.childPath(parent, name);
+        if (p == null) {
+            throw new SysException(Errno.ENOENT, "node " + parent + " has no name left");
+        }
+        return p;
+    }
+
+    private int lookup(Buffers b, long parent, String name) throws SysException {
+        String path = childPath(parent, name);
+        Stat st;
+        try {
+            st = fs.getattr(path);
+        } catch (SysException e) {
+            if (e.errno() != Errno.ENOENT || negativeValid <= 0) {
+                throw e;
+            }
+            // a negative entry: the kernel remembers that the name does not exist
+            ByteBuffer out = b.out;
+            for (int i = 0; i < ENTRY_OUT; i += 8) {
+                out.putLong(OUT_HEADER + i, 0);
+            }
+            out.putLong(OUT_HEADER + 16, negativeValid / NANOS);
+            out.putInt(OUT_HEADER + 32, (int) (negativeValid % NANOS));
+            return ENTRY_OUT;
+        }
+        return entry(b.out, OUT_HEADER, nodes.looked(parent, name, st.ino), st);
+    }
+
+    /** The reply to an op that made a name: fuse_entry_out of the new object, one lookup more. */
+    private int newEntry(Buffers b, long parent, String name, String path) throws SysException {
+        Stat st = fs.getattr(path);
+        return entry(b.out, OUT_HEADER, nodes.looked(parent, name, st.ino), st);
+    }
+
+    private int batchForget(ByteBuffer in) {
+        int count = in.getInt(IN_HEADER);
+        int at = IN_HEADER + 8;
+        for (int i = 0; i < count && at + 16 <= in.limit(); i++, at += 16) {
+            nodes.forget(in.getLong(at), in.getLong(at + 8));
+        }
+        return NO_REPLY;
+    }
+
+    // ---- attributes -----------------------------------------------------------------------------
+
+    /**
+     * A node's attributes: through its path, as long as that still names the node's object;
+     * otherwise (unlinked while open) through the open file, if the kernel named one.
+     */
+    private Stat attributes(long node, long fh) throws SysException {
+        String path = nodes.path(node);
+        if (path != null) {
+            try {
+                Stat st = fs.getattr(path);
+                if (st.ino == nodes.ino(node) || node == DevFuseNodes.ROOT_ID) {
+                    return st;
+                }
+            } catch (SysException e) {
+                if (e.errno() != Errno.ENOENT || fh < 0) {
+                    throw e;
+                }
+            }
+        }
+        if (fh < 0) {
+            // fstat(2) of a file unlinked while open comes without a handle
+            fh = nodes.anyHandle(node);
+            if (fh < 0) {
+                throw new SysException(Errno.ENOENT, "node " + node + " has no name left");
+            }
+        }
+        Stat st = fs.fgetattr(fh);
+        // a lower file keeps its link in the lower layer; in the union its last name is gone
+        return nodes.gone(node) && st.nlink > 0 ? st.withNlink(0) : st;
+    }
+
+    private int getattr(Buffers b, long node) throws SysException {
+        ByteBuffer in = b.in;
+        long fh = (in.getInt(IN_HEADER) & GETATTR_FH) != 0 ? in.getLong(IN_HEADER + 8) : -1;
+        return attrOut(b.out, attributes(node, fh));
+    }
+
+    private int attrOut(ByteBuffer out, Stat st) {
+        out.putLong(OUT_HEADER, attrValid / NANOS);
+        out.putInt(OUT_HEADER + 8, (int) (attrValid % NANOS));
+        out.putInt(OUT_HEADER + 12, 0);
+        attr(out, OUT_HEADER + 16, st);
+        return ATTR_OUT;
+    }
+
+    /** fuse_setattr_in: each valid bit is one engine change, in the order chown, chmod, size, times. */
+    private int setattr(Buffers b, long node) throws SysException {
+        ByteBuffer in = b.in;
+        int at = IN_HEADER;
+        int valid = in.getInt(at);
+        long fh = (valid & FATTR_FH) != 0 ? in.getLong(at + 8) : -1;
+        if ((valid & (FATTR_UID | FATTR_GID)) != 0) {
+            fs.chown(path(node), (valid & FATTR_UID) != 0 ? in.getInt(at + 76) : -1,
+                    (valid & FATTR_GID) != 0 ? in.getInt(at + 80) : -1);
+        }
+        if ((valid & FATTR_MODE) != 0) {
+            fs.chmod(path(node), in.getInt(at + 68));
+        }
+        if ((valid & FATTR_SIZE) != 0) {
+            long size = in.getLong(at + 16);
+            if (fh >= 0) {
+                fs.ftruncate(fh, size);
+            } else {
+                fs.truncate(path(node), size);
+            }
+        }
+        if ((valid & (FATTR_ATIME | FATTR_MTIME)) != 0) {
+            long aSec = in.getLong(at + 32);
+            long mSec = in.getLong(at + 40);
+            long aNsec = (valid & FATTR_ATIME) == 0 ? Sys.UTIME_OMIT
+                    : (valid & FATTR_ATIME_NOW) != 0 ? Sys.UTIME_NOW : in.getInt(at + 56) & 0xffffffffL;
+            long mNsec = (valid & FATTR_MTIME) == 0 ? Sys.UTIME_OMIT
+                    : (valid & FATTR_MTIME_NOW) != 0 ? Sys.UTIME_NOW : in.getInt(at + 60) & 0xffffffffL;
+            fs.utimens(path(node), aSec, aNsec, mSec, mNsec);
+        }
+        return attrOut(b.out, attributes(node, fh));
+    }
+
+    private int readlink(Buffers b, long node) throws SysException {
+        byte[] target = fs.readlink(path(node)).getBytes(StandardCharsets.UTF_8);
+        b.out.put(OUT_HEADER, target);
+        return target.length;
+    }
+
+    // ---- making and removing names --------------------------------------------------------------
+
+    private Caller caller(ByteBuffer in) {
+        return new Caller(in.getInt(24), in.getInt(28));
+    }
+
+    private int symlink(Buffers b, long parent) throws SysException {
+        String name = b.string(IN_HEADER);
+        String target = b.string(b.end);
+        String path = childPath(parent, name);
+        fs.symlink(target, path, caller(b.in));
+        return newEntry(b, parent, name, path);
+    }
+
+    private int mknod(Buffers b, long parent) throws SysException {
+        ByteBuffer in = b.in;
+        String name = b.string(IN_HEADER + 16);
+        String path = childPath(parent, name);
+        fs.mknod(path, in.getInt(IN_HEADER), in.getInt(IN_HEADER + 4) & 0xffffffffL, caller(in));
+        return newEntry(b, parent, name, path);
+    }
+
+    private int mkdir(Buffers b, long parent) throws SysException {
+        ByteBuffer in = b.in;
+        String name = b.string(IN_HEADER + 8);
+        String path = childPath(parent, name);
+        fs.mkdir(path, in.getInt(IN_HEADER), caller(in));
+        return newEntry(b, parent, name, path);
+    }
+
+    private int create(Buffers b, long parent) throws SysException {
+        ByteBuffer in = b.in;
+        int flags = in.getInt(IN_HEADER);
+        int mode = in.getInt(IN_HEADER + 4);
+        String name = b.string(IN_HEADER + 16);
+        String path = childPath(parent, name);
+        long fh = fs.create(path, mode, flags, caller(in));
+        try {
+            Stat st = fs.fgetattr(fh); // the new file's own descriptor: no second lookup of the path
+            long id = nodes.looked(parent, name, st.ino);
+            nodes.opened(id, fh);
+            int n = entry(b.out, OUT_HEADER, id, st);
+            openOut(b.out, OUT_HEADER + n, fh, FOPEN_KEEP_CACHE);
+            return n + 16;
+        } catch (SysException | RuntimeException e) {
+            fs.release(fh);
+            throw e;
+        }
+    }
+
+    private int link(Buffers b, long parent) throws SysException {
+        long source = b.in.getLong(IN_HEADER);
+        String name = b.string(IN_HEADER + 8);
+        String path = childPath(parent, name);
+        fs.link(path(source), path);
+        return newEntry(b, parent, name, path);
+    }
+
+    /** Whether removing a name of this object removes the object (its number may then come back). */
+    private static boolean lastName(Stat st) {
+        return st.nlink <= 1 || st.isDirectory();
+    }
+
+    private int remove(long parent, String name, boolean dir) throws SysException {
+        String path = childPath(parent, name);
+        Stat st = fs.getattr(path);
+        if (dir) {
+            fs.rmdir(path);
+        } else {
+            fs.unlink(path);
+        }
+        nodes.removed(parent, name, lastName(st));
+        return 0;
+    }
+
+    private int rename(Buffers b, long parent, long newParent, int flags, int namesAt) throws SysException {
+        if ((flags & ~RENAME_NOREPLACE) != 0) {
+            return -Errno.EINVAL; // RENAME_EXCHANGE, RENAME_WHITEOUT: the engine has neither
+        }
+        String name = b.string(namesAt);
+        String newName = b.string(b.end);
+        String from = childPath(parent, name);
+        String to = childPath(newParent, newName);
+        Stat target = statOrNull(to);
+        if (target != null && (flags & RENAME_NOREPLACE) != 0) {
+            return -Errno.EEXIST; // the kernel holds both directories locked: nothing comes between
+        }
+        if (target != null && fs.getattr(from).ino == target.ino && !target.isDirectory()) {
+            return 0; // two names of one file: rename(2) does nothing
+        }
+        fs.rename(from, to);
+        if (target != null) {
+            nodes.removed(newParent, newName, lastName(target));
+        }
+        nodes.renamed(parent, name, newParent, newName);
+        return 0;
+    }
+
+    private Stat statOrNull(String path) throws SysException {
+        try {
+            return fs.getattr(path);
+        } catch (SysException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    // ---- files ----------------------------------------------------------------------------------
+
+    /**
+     * FOPEN_KEEP_CACHE: the page cache of a file stays valid across opens, because its data changes
+     * only through this node (hard links included), and copy-up copies the same bytes.
+     */
+    private int open(Buffers b, long node) throws SysException {
+        long fh = fs.open(path(node), b.in.getInt(IN_HEADER));
+        nodes.opened(node, fh);
+        return openOut(b.out, OUT_HEADER, fh, FOPEN_KEEP_CACHE);
+    }
+
+    private static int openOut(ByteBuffer out, int at, long fh, int openFlags) {
+        out.putLong(at, fh);
+        out.putInt(at + 8, openFlags);
+        out.putInt(at + 12, 0);
+        return 16;
+    }
+
+    /** pread straight into the reply buffer; short only at end of file, as FUSE expects. */
+    private int read(Buffers b) throws SysException {
+        ByteBuffer in = b.in;
+        long fh = in.getLong(IN_HEADER);
+        long offset = in.getLong(IN_HEADER + 8);
+        int size = Math.min(in.getInt(IN_HEADER + 16), OUT_BUFFER - OUT_HEADER);
+        long address = b.outAddress + OUT_HEADER;
+        int done = 0;
+        while (done < size) {
+            int n = fs.read(fh, address + done, size - done, offset + done);
+            if (n == 0) {
+                break;
+            }
+            done += n;
+        }
+        return done;
+    }
+
+    /** pwrite straight from the request buffer (the data follows the 40-byte fuse_write_in). */
+    private int write(Buffers b) throws SysException {
+        ByteBuffer in = b.in;
+        long fh = in.getLong(IN_HEADER);
+        long offset = in.getLong(IN_HEADER + 8);
+        int size = in.getInt(IN_HEADER + 16);
+        long address = b.inAddress + IN_HEADER + 40;
+        int done = 0;
+        while (done < size) {
+            done += fs.write(fh, address + done, size - done, offset + done);
+        }
+        b.out.putInt(OUT_HEADER, done);
+        b.out.putInt(OUT_HEADER + 4, 0);
+        return 8;
+    }
+
+    private int statfs(Buffers b) throws SysException {
+        long[] v = fs.statfs();
+        ByteBuffer out = b.out;
+        int at = OUT_HEADER;
+        out.putLong(at, v[2]);
+        out.putLong(at + 8, v[3]);
+        out.putLong(at + 16, v[4]);
+        out.putLong(at + 24, v[5]);
+        out.putLong(at + 32, v[6]);
+        out.putInt(at + 40, (int) v[0]);
+        out.putInt(at + 44, (int) v[10]);
+        out.putInt(at + 48, (int) v[1]);
+        for (int i = 52; i < 80; i += 4) {
+            out.putInt(at + i, 0);
+        }
+        return 80;
+    }
+
+    // ---- xattrs ---------------------------------------------------------------------------------
+
+    /** fuse_setxattr_in is the 8-byte compat form: we do not ask for FUSE_SETXATTR_EXT. */
+    private int setxattr(Buffers b, long node) throws SysException {
+        ByteBuffer in = b.in;
+        int size = in.getInt(IN_HEADER);
+        int flags = in.getInt(IN_HEADER + 4);
+        String name = b.string(IN_HEADER + 8);
+        byte[] value = new byte[size];
+        in.get(b.end, value, 0, size);
+        try {
+            fs.setxattr(path(node), name, value, flags);
+        } finally {
+            nodes.xattrsChanged(node);
+        }
+        return 0;
+    }
+
+    private int getxattr(Buffers b, long node) throws SysException {
+        int size = b.in.getInt(IN_HEADER);
+        String name = b.string(IN_HEADER + 8);
+        if (nodes.knownAbsent(node, name)) {
+            return -Errno.ENODATA;
+        }
+        long stamp = nodes.xattrStamp(node);
+        byte[] value;
+        try {
+            value = fs.getxattr(path(node), name);
+        } catch (SysException e) {
+            if (e.errno() == Errno.ENODATA) {
+                nodes.absent(node, name, stamp);
+            }
+            throw e;
+        }
+        return sized(b.out, value, size);
+    }
+
+    private int listxattr(Buffers b, long node) throws SysException {
+        int size = b.in.getInt(IN_HEADER);
+        List<String> names = fs.listxattr(path(node));
+        java.io.ByteArrayOutputStream list = new java.io.ByteArrayOutputStream();
+        for (String n : names) {
+            list.writeBytes(n.getBytes(StandardCharsets.UTF_8));
+            list.write(0);
+        }
+        return sized(b.out, list.toByteArray(), size);
+    }
+
+    /** The size-probe protocol of getxattr/listxattr: size 0 asks for the length (fuse_getxattr_out). */
+    private static int sized(ByteBuffer out, byte[] value, int size) {
+        if (size == 0) {
+            out.putInt(OUT_HEADER, value.length);
+            out.putInt(OUT_HEADER + 4, 0);
+            return 8;
+        }
+        if (size < value.length) {
+            return -Errno.ERANGE;
+        }
+        out.put(OUT_HEADER, value);
+        return value.length;
+    }
+
+    // ---- directories ----------------------------------------------------------------------------
+
+    /**
+     * FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE: the kernel keeps the listing in its page cache and serves
+     * later opens from it; a change of the directory made through the kernel (every change is)
+     * drops that cache, as for libfuse's passthrough_hp with a timeout.
+     */
+    private int opendir(Buffers b, long node) throws SysException {
+        return openOut(b.out, OUT_HEADER, fs.opendir(path(node)), FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE);
+    }
+
+    /**
+     * READDIR and READDIRPLUS from the listing taken at OPENDIR: offset 0 is the start, "." is
+     * followed by offset 1, ".." by 2, the i-th name by i + 3. READDIRPLUS gives each name its
+     * node and attributes too (one lookup more each; none for "." and "..", which the kernel skips).
+     */
+    private int readdir(Buffers b, long node, boolean plus) throws SysException {
+        ByteBuffer in = b.in;
+        ByteBuffer out = b.out;
+        long fh = in.getLong(IN_HEADER);
+        long offset = in.getLong(IN_HEADER + 8);
+        int limit = OUT_HEADER + Math.min(in.getInt(IN_HEADER + 16), OUT_BUFFER - OUT_HEADER);
+        List<DirItem> items = fs.readdir(fh);
+        String dirPath = plus ? path(node) : null;
+        int at = OUT_HEADER;
+        for (long i = Math.max(0, offset); i < items.size() + 2L; i++) {
+            String name;
+            int type;
+            long ino;
+            if (i < 2) {
+                name = i == 0 ? "." : "..";
+                type = Stat.S_IFDIR;
+                ino = 1; // the kernel passes it on; glibc hides entries with d_ino 0
+            } else {
+                DirItem item = items.get((int) (i - 2));
+                name = item.name;
+                type = item.type;
+                ino = item.ino;
+            }
+            byte[] raw = name.getBytes(StandardCharsets.UTF_8);
+            int size = align8(24 + raw.length) + (plus ? ENTRY_OUT : 0);
+            if (at + size > limit) {
+                break;
+            }
+            if (plus) {
+                Stat st = i < 2 ? null : childStat(dirPath, name);
+                if (st == null) {
+                    for (int z = 0; z < ENTRY_OUT; z += 8) {
+                        out.putLong(at + z, 0); // node id 0: a name only, nothing to look up
+                    }
+                } else {
+                    entry(out, at, nodes.looked(node, name, st.ino), st);
+                    type = st.type();
+                    ino = st.ino;
+                }
+                at += ENTRY_OUT;
+            }
+            out.putLong(at, ino);
+            out.putLong(at + 8, i + 1);
+            out.putInt(at + 16, raw.length);
+            out.putInt(at + 20, type >>> 12);
+            out.put(at + 24, raw);
+            for (int p = at + 24 + raw.length; p < at + align8(24 + raw.length); p++) {
+                out.put(p, (byte) 0);
+            }
+            at += align8(24 + raw.length);
+        }
+        return at - OUT_HEADER;
+    }
+
+    /** The attributes of a listed name, or null if it went since the listing was taken. */
+    private Stat childStat(String dirPath, String name) throws SysException {
+        return statOrNull("/".equals(dirPath) ? "/" + name : dirPath + "/" + name);
+    }
+
+    private static int align8(int n) {
+        return (n + 7) & ~7;
+    }
+
+    // ---- INIT -----------------------------------------------------------------------------------
+
+    /**
+     * Protocol 7.x with x = min(kernel, 38) (we need 7.23+: the struct sizes below); asks for the
+     * {@link #WANTED} flags the kernel offers, 1 MiB writes (max_pages 256), 1 ns time granularity.
+     */
+    private int init(Buffers b) {
+        ByteBuffer in = b.in;
+        ByteBuffer out = b.out;
+        int major = in.getInt(IN_HEADER);
+        int minor = in.getInt(IN_HEADER + 4);
+        int maxReadahead = in.getInt(IN_HEADER + 8);
+        int offered = in.getInt(IN_HEADER + 12);
+        if (major > 7) {
+            // the kernel retries INIT with the major version we answer
+            out.putInt(OUT_HEADER, 7);
+            out.putInt(OUT_HEADER + 4, OUR_MINOR);
+            return 8;
+        }
+        if (major < 7 || minor < MIN_MINOR) {
+            return -EPROTO;
+        }
+        int at = OUT_HEADER;
+        for (int i = 0; i < 64; i += 8) {
+            out.putLong(at + i, 0);
+        }
+        out.putInt(at, 7);
+        out.putInt(at + 4, Math.min(minor, OUR_MINOR));
+        out.putInt(at + 8, maxReadahead);
+        out.putInt(at + 12, WANTED & offered);
+        out.putShort(at + 16, (short) 16); // max_background: readahead and async direct I/O in flight
+        out.putShort(at + 18, (short) 12); // congestion_threshold
+        out.putInt(at + 20, MAX_WRITE);
+        out.putInt(at + 24, 1); // time_gran: nanoseconds
+        out.putShort(at + 28, (short) MAX_PAGES_WANTED);
+        return 64;
+    }
+
+    /** Called once the INIT reply is written: the mount is usable. */
+    void initialized() {
+        onInit.run();
+    }
+
+    // ---- structs --------------------------------------------------------------------------------
+
+    private int entry(ByteBuffer out, int at, long nodeId, Stat st) {
+        out.putLong(at, nodeId);
+        out.putLong(at + 8, 0); // generation: node ids are never reused
+        out.putLong(at + 16, entryValid / NANOS);
+        out.putLong(at + 24, attrValid / NANOS);
+        out.putInt(at + 32, (int) (entryValid % NANOS));
+        out.putInt(at + 36, (int) (attrValid % NANOS));
+        attr(out, at + 40, st);
+        return ENTRY_OUT;
+    }
+
+    /** struct fuse_attr (88 bytes). */
+    private static void attr(ByteBuffer out, int at, Stat st) {
+        out.putLong(at, st.ino);
+        out.putLong(at + 8, st.size);
+        out.putLong(at + 16, st.blocks);
+        out.putLong(at + 24, st.atimeSec);
+        out.putLong(at + 32, st.mtimeSec);
+        out.putLong(at + 40, st.ctimeSec);
+        out.putInt(at + 48, (int) st.atimeNsec);
+        out.putInt(at + 52, (int) st.mtimeNsec);
+        out.putInt(at + 56, (int) st.ctimeNsec);
+        out.putInt(at + 60, st.mode);
+        out.putInt(at + 64, (int) st.nlink);
+        out.putInt(at + 68, st.uid);
+        out.putInt(at + 72, st.gid);
+        out.putInt(at + 76, (int) st.rdev);
+        out.putInt(at + 80, (int) st.blksize);
+        out.putInt(at + 84, 0);
+    }
+
+    static String opName(int opcode) {
+        switch (opcode) {
+            case LOOKUP: return "lookup";
+            case GETATTR: return "getattr";
+            case SETATTR: return "setattr";
+            case READLINK: return "readlink";
+            case SYMLINK: return "symlink";
+            case MKNOD: return "mknod";
+            case MKDIR: return "mkdir";
+            case UNLINK: return "unlink";
+            case RMDIR: return "rmdir";
+            case RENAME: return "rename";
+            case RENAME2: return "rename2";
+            case LINK: return "link";
+            case OPEN: return "open";
+            case READ: return "read";
+            case WRITE: return "write";
+            case STATFS: return "statfs";
+            case RELEASE: return "release";
+            case FSYNC: return "fsync";
+            case SETXATTR: return "setxattr";
+            case GETXATTR: return "getxattr";
+            case LISTXATTR: return "listxattr";
+            case REMOVEXATTR: return "removexattr";
+            case INIT: return "init";
+            case OPENDIR: return "opendir";
+            case READDIR: return "readdir";
+            case READDIRPLUS: return "readdirplus";
+            case RELEASEDIR: return "releasedir";
+            case ACCESS: return "access";
+            case CREATE: return "create";
+            case FALLOCATE: return "fallocate";
+            default: return "opcode " + opcode;
+        }
+    }
+}

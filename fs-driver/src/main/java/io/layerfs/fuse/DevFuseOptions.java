@@ -1,0 +1,74 @@
+package io.layerfs.fuse;
+
+import java.util.List;
+
+import io.layerfs.sys.Sys;
+
+/**
+ * The mount options the /dev/fuse binding understands, taken from the same "-o" list libfuse gets:
+ * {@code entry_timeout}, {@code attr_timeout}, {@code negative_timeout} (seconds, fractions allowed),
+ * {@code ro} and the mount flags {@code [no]suid}, {@code [no]dev}, {@code [no]exec}, {@code [no]atime}
+ * (nosuid and nodev by default, as libfuse). Other libfuse options (fsname, kernel_cache, big_writes, ...) describe what this
+ * binding does anyway or have no meaning without libfuse; they are ignored.
+ *
+ * <p>Defaults are one day: every change goes through this daemon, which the kernel's caches see,
+ * and all names of a hard-linked file share one node, so nothing goes stale behind the kernel.
+ */
+record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negativeTimeoutNanos, boolean readOnly,
+                      long mountFlags) {
+    static final double DEFAULT_TIMEOUT_SECONDS = 86_400;
+    private static final long MS_RDONLY = Sys.MS_RDONLY;
+    private static final long MS_NOSUID = Sys.MS_NOSUID;
+    private static final long MS_NODEV = Sys.MS_NODEV;
+    private static final long MS_NOEXEC = Sys.MS_NOEXEC;
+    private static final long MS_NOATIME = Sys.MS_NOATIME;
+
+    static DevFuseOptions parse(List<String> options, boolean readOnly) {
+        double entry = DEFAULT_TIMEOUT_SECONDS;
+        double attr = DEFAULT_TIMEOUT_SECONDS;
+        double negative = DEFAULT_TIMEOUT_SECONDS;
+        boolean ro = readOnly;
+        long flags = MS_NOSUID | MS_NODEV; // as libfuse mounts, unless suid or dev is asked for
+        for (String o : options) {
+            for (String item : o.split(",")) {
+                int eq = item.indexOf('=');
+                String key = eq < 0 ? item : item.substring(0, eq);
+                String value = eq < 0 ? "" : item.substring(eq + 1);
+                switch (key) {
+                    case "entry_timeout" -> entry = seconds(key, value);
+                    case "attr_timeout" -> attr = seconds(key, value);
+                    case "negative_timeout" -> negative = seconds(key, value);
+                    case "ro" -> ro = true;
+                    case "suid" -> flags &= ~MS_NOSUID;
+                    case "nosuid" -> flags |= MS_NOSUID;
+                    case "dev" -> flags &= ~MS_NODEV;
+                    case "nodev" -> flags |= MS_NODEV;
+                    case "exec" -> flags &= ~MS_NOEXEC;
+                    case "noexec" -> flags |= MS_NOEXEC;
+                    case "atime" -> flags &= ~MS_NOATIME;
+                    case "noatime" -> flags |= MS_NOATIME;
+                    default -> {
+                        // a libfuse option: what it selects is fixed here, or meaningless
+                    }
+                }
+            }
+        }
+        return new DevFuseOptions(nanos(entry), nanos(attr), nanos(negative), ro, flags | (ro ? MS_RDONLY : 0));
+    }
+
+    private static double seconds(String key, String value) {
+        try {
+            double v = Double.parseDouble(value);
+            if (v < 0 || Double.isNaN(v) || Double.isInfinite(v)) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + "=" + value + ": not a number of seconds");
+        }
+    }
+
+    private static long nanos(double seconds) {
+        return (long) (seconds * 1e9);
+    }
+}

@@ -1,0 +1,43 @@
+package io.layerfs.fuse;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class DevFuseOptionsTest {
+    @Test
+    void parse_noOptions_oneDayTimeouts() {
+        DevFuseOptions o = DevFuseOptions.parse(List.of(), false);
+        assertEquals(86_400_000_000_000L, o.entryTimeoutNanos());
+        assertEquals(86_400_000_000_000L, o.attrTimeoutNanos());
+        assertEquals(86_400_000_000_000L, o.negativeTimeoutNanos());
+    }
+
+    @Test
+    void parse_timeoutsAndRo_taken_libfuseOptionsIgnored() {
+        DevFuseOptions o = DevFuseOptions.parse(
+                List.of("entry_timeout=1.5,attr_timeout=0", "kernel_cache", "negative_timeout=2", "ro"), false);
+        assertEquals(1_500_000_000L, o.entryTimeoutNanos());
+        assertEquals(0, o.attrTimeoutNanos());
+        assertEquals(2_000_000_000L, o.negativeTimeoutNanos());
+        assertTrue(o.readOnly());
+        assertEquals(1 | 2 | 4, o.mountFlags()); // MS_RDONLY | MS_NOSUID | MS_NODEV
+    }
+
+    @Test
+    void parse_devAndSuid_dropNodevAndNosuid() {
+        assertEquals(0, DevFuseOptions.parse(List.of("dev,suid"), false).mountFlags());
+        assertEquals(2 | 4 | 8 | 1024, DevFuseOptions.parse(List.of("noexec,noatime"), false).mountFlags());
+    }
+
+    @Test
+    void parse_badTimeout_saysWhich() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DevFuseOptions.parse(List.of("attr_timeout=soon"), false));
+        assertEquals("option attr_timeout=soon: not a number of seconds", e.getMessage());
+    }
+}
