@@ -162,7 +162,26 @@ public final class Sys {
     }
 
     public void close(int fd) {
+        if (!named.isEmpty()) {
+            named.remove(fd);
+        }
         libc.close(fd);
+    }
+
+    /**
+     * Absolute host paths of long-lived directory descriptors (the layers' roots), for the xattr calls
+     * below: a walk from / through the dentry cache costs a fraction of resolving /proc/self/fd/N,
+     * which was most of a getxattr (asked on every write, for security.capability). Forgotten at close.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<Integer, String> named =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Says that dirfd is the directory at absolutePath, which nothing renames while dirfd is open. */
+    public void nameDirectory(int dirfd, String absolutePath) {
+        if (absolutePath.startsWith("/")) {
+            named.put(dirfd, absolutePath.endsWith("/") ? absolutePath.substring(0, absolutePath.length() - 1)
+                    : absolutePath);
+        }
     }
 
     /** pread into native memory at address (a FUSE buffer); returns bytes read, 0 at end of file. */
@@ -434,8 +453,8 @@ public final class Sys {
 
     // ---- xattrs -------------------------------------------------------------------------------------
     // Linux has no *at() xattr calls before 6.13. The *At variants name dirfd/rel as
-    // /proc/self/fd/N/rel, so the length of the layer's own host path never counts against
-    // PATH_MAX; always with the l* (no-follow) calls.
+    // /proc/self/fd/N/rel (or, for a directory named by nameDirectory, its absolute path) and fall back
+    // to an opened parent near PATH_MAX; always with the l* (no-follow) calls.
 
     /** A path-only name for dirfd/rel; through an opened parent where rel alone is near PATH_MAX. */
     private final class At implements AutoCloseable {
@@ -444,7 +463,8 @@ public final class Sys {
         private final int opened;
 
         At(int dirfd, String rel) throws SysException {
-            String p = "/proc/self/fd/" + dirfd + "/" + rel;
+            String base = named.get(dirfd);
+            String p = (base != null ? base : "/proc/self/fd/" + dirfd) + "/" + rel;
             int slash = rel.lastIndexOf('/');
             if (slash < 0 || p.getBytes(StandardCharsets.UTF_8).length < LIMIT) {
                 path = p;

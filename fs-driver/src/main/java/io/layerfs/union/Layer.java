@@ -27,6 +27,7 @@ final class Layer {
         this.devIndex = devIndex;
         this.dev = dev;
         this.lowerPosition = upper || index < 0 ? -1 : index - firstLowerIndex;
+        io.layerfs.sys.Sys.get().nameDirectory(fd, root.toAbsolutePath().toString());
     }
 
     /**
