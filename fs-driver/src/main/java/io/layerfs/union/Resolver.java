@@ -44,7 +44,10 @@ final class Resolver {
         this.root = new Entry("/", ".", layers[0], Stat.S_IFDIR, layers.clone(), xw);
     }
 
-    /** The entry at path ("/" or "/a/b"), or null if no such name is visible. */
+    /**
+     * The entry at path ("/" or "/a/b"), or null if no such name is visible. Nothing is cached below a
+     * name that does not resolve to a directory (UnionFs.mkdir relies on it).
+     */
     Entry lookup(String path) throws SysException {
         if (!detached.isEmpty()) {
             Entry d = detached.get(path);

@@ -495,7 +495,9 @@ public final class UnionFs implements AutoCloseable {
             } else if (viaWork) {
                 sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_NOREPLACE);
             }
-            resolver.invalidateTree(path);
+            // the name did not resolve before, so nothing below it is cached (a lookup under a missing
+            // parent caches nothing): forgetting the name alone is enough, and O(1) however big the cache
+            resolver.invalidate(path);
         } finally {
             w.unlock();
         }
