@@ -162,16 +162,20 @@ public final class Sys {
     }
 
     public void close(int fd) {
-        if (!named.isEmpty()) {
-            named.remove(fd);
-        }
+        libc.close(fd);
+    }
+
+    /** Closes a directory named by {@link #nameDirectory}, forgetting its name first. */
+    public void closeDirectory(int fd) {
+        named.remove(fd);
         libc.close(fd);
     }
 
     /**
      * Absolute host paths of long-lived directory descriptors (the layers' roots), for the xattr calls
      * below: a walk from / through the dentry cache costs a fraction of resolving /proc/self/fd/N,
-     * which was most of a getxattr (asked on every write, for security.capability). Forgotten at close.
+     * which was most of a getxattr (asked on every write, for security.capability). Forgotten by
+     * closeDirectory, so the hot path's close(fd) stays a plain close.
      */
     private final java.util.concurrent.ConcurrentHashMap<Integer, String> named =
             new java.util.concurrent.ConcurrentHashMap<>();

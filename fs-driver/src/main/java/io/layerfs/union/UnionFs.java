@@ -113,7 +113,7 @@ public final class UnionFs implements AutoCloseable {
             return new UnionFs(sys, layers, config.upper() == null ? null : layers[0], work, !config.isVolatile(), trace);
         } catch (SysException e) {
             for (Layer l : list) {
-                sys.close(l.fd);
+                sys.closeDirectory(l.fd);
             }
             if (work != null) {
                 work.close();
@@ -121,7 +121,7 @@ public final class UnionFs implements AutoCloseable {
             throw new IOException(e.getMessage(), e);
         } catch (IOException e) {
             for (Layer l : list) {
-                sys.close(l.fd);
+                sys.closeDirectory(l.fd);
             }
             if (work != null) {
                 work.close();
@@ -1211,7 +1211,7 @@ public final class UnionFs implements AutoCloseable {
     @Override
     public void close() {
         for (Layer l : layers) {
-            sys.close(l.fd);
+            sys.closeDirectory(l.fd);
         }
         if (work != null) {
             work.close();

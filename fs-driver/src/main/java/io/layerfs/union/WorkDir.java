@@ -89,7 +89,7 @@ final class WorkDir implements AutoCloseable {
 
     @Override
     public void close() {
-        sys.close(fd);
+        sys.closeDirectory(fd); // named by its Layer
         sys.close(lockFd);
     }
 }
