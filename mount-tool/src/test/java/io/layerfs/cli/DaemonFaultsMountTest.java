@@ -20,7 +20,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -68,6 +70,27 @@ class DaemonFaultsMountTest {
         upper = Files.createDirectory(dir.resolve("upper"));
         work = Files.createDirectory(dir.resolve("work"));
         merged = Files.createDirectory(dir.resolve("merged"));
+    }
+
+    private static final String FUSECTL = "/sys/fs/fuse/connections";
+    private static boolean fusectlMountedBefore;
+
+    @BeforeAll
+    static void noteFusectl() throws IOException {
+        fusectlMountedBefore = fusectlMounted();
+    }
+
+    /** umount --force mounts fusectl where it is missing and leaves it; the test leaves the host as it was. */
+    @AfterAll
+    static void restoreFusectl() throws Exception {
+        if (!fusectlMountedBefore && fusectlMounted()) {
+            new ProcessBuilder("umount", FUSECTL).inheritIO().start().waitFor();
+        }
+    }
+
+    private static boolean fusectlMounted() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/mounts")).stream()
+                .anyMatch(l -> l.split(" ")[1].equals(FUSECTL));
     }
 
     @AfterEach
