@@ -36,12 +36,14 @@ final class DevFuseSession {
     private final int fd;
     private final DevFuseOps ops;
     private final int threads;
+    private final Path mountpoint;
 
-    private DevFuseSession(Sys sys, int fd, DevFuseOps ops, int threads) {
+    private DevFuseSession(Sys sys, int fd, DevFuseOps ops, int threads, Path mountpoint) {
         this.sys = sys;
         this.fd = fd;
         this.ops = ops;
         this.threads = threads;
+        this.mountpoint = mountpoint;
     }
 
     /**
@@ -81,7 +83,7 @@ final class DevFuseSession {
                     + (e.errno() == Errno.EPERM ? " (mounting needs root)" : ""), e);
         }
         DevFuseOps ops = new DevFuseOps(fs, new DevFuseNodes(root.ino), options, onInit);
-        return new DevFuseSession(sys, fd, ops, Math.max(1, threads));
+        return new DevFuseSession(sys, fd, ops, Math.max(1, threads), mountpoint);
     }
 
     /** Serves requests until the file system is unmounted; then closes /dev/fuse. */
@@ -153,6 +155,10 @@ final class DevFuseSession {
             }
         }
         if (opcode == DevFuseOps.INIT && r == 64) {
+            // the kernel applied our INIT reply inside the write above: the bdi's readahead is
+            // final now, and may be raised to one whole request
+            String readahead = Readahead.raise(mountpoint, DevFuseOps.MAX_WRITE / 1024);
+            LOG.fine(readahead);
             ops.initialized();
         }
     }

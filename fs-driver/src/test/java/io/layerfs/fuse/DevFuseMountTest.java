@@ -202,4 +202,19 @@ class DevFuseMountTest {
     private static int errno(Call c) {
         return assertThrows(SysException.class, c::run).errno();
     }
+
+    @Test
+    void mount_raisesReadaheadToOneRequest_dataReadsBack() throws Exception {
+        Stack s = new Stack(tmp, 1);
+        byte[] data = new byte[8 << 20];
+        new Random(7).nextBytes(data);
+        Files.write(s.lower(0).resolve("big"), data);
+        try (MountView v = mount(s)) {
+            String device = Readahead.device(Files.readAllLines(Path.of("/proc/self/mountinfo")),
+                    s.mountpoint.toString()).orElseThrow();
+            Path bdi = Path.of("/sys/class/bdi", device, "read_ahead_kb");
+            assertEquals(String.valueOf(DevFuseOps.MAX_WRITE / 1024), Files.readString(bdi).trim());
+            assertArrayEquals(data, v.read("/big"));
+        }
+    }
 }

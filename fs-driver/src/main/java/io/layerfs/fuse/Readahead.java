@@ -1,0 +1,105 @@
+package io.layerfs.fuse;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Raises the readahead of one FUSE mount to the size of its largest request.
+ *
+ * <p>The kernel gives a FUSE mount's backing device (bdi) the system's default readahead, 128 KiB,
+ * and FUSE_INIT can only lower it. A sequential reader then gets 128 KiB READ requests however big
+ * the requests may be (1 MiB with the /dev/fuse binding): eight round trips where one would do.
+ * The bdi of a mount is {@code /sys/class/bdi/MAJOR:MINOR}, MAJOR:MINOR being the mount's device
+ * number, which is read from /proc/self/mountinfo: a stat(2) of the mount point from the server
+ * would ask the server itself. Raising it needs root; when it cannot be done nothing changes but
+ * the request size.
+ */
+final class Readahead {
+    static final String FSTYPE = "fuse.layerfs";
+
+    private Readahead() {
+    }
+
+    /**
+     * Sets the readahead of the layerfs mount at {@code mountpoint} to {@code kib} unless it is
+     * that big already. Returns what was done, for the log.
+     */
+    static String raise(Path mountpoint, int kib) {
+        Optional<String> device;
+        try {
+            device = device(Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
+                    mountpoint.toString());
+        } catch (IOException e) {
+            return "readahead left as it is: cannot read /proc/self/mountinfo: " + e.getMessage();
+        }
+        if (device.isEmpty()) {
+            return "readahead left as it is: " + mountpoint + " is not in /proc/self/mountinfo";
+        }
+        Path file = Path.of("/sys/class/bdi", device.get(), "read_ahead_kb");
+        try {
+            int now = Integer.parseInt(Files.readString(file).trim());
+            if (now >= kib) {
+                return "readahead " + now + " KiB (" + file + ")";
+            }
+            Files.writeString(file, Integer.toString(kib));
+            return "readahead " + now + " -> " + kib + " KiB (" + file + ")";
+        } catch (IOException | NumberFormatException e) {
+            return "readahead left as it is: " + file + ": " + e.getMessage();
+        }
+    }
+
+    /**
+     * The device number (MAJOR:MINOR) of the last layerfs mount at {@code mountpoint} in the given
+     * lines of /proc/self/mountinfo (proc(5): mount ID, parent ID, MAJOR:MINOR, root, mount point,
+     * options, optional fields, "-", filesystem type, ...); the mount point has space, tab,
+     * newline and backslash escaped as octal.
+     */
+    static Optional<String> device(List<String> mountinfo, String mountpoint) {
+        String found = null;
+        for (String line : mountinfo) {
+            String[] f = line.split(" ");
+            if (f.length < 7 || !unescape(f[4]).equals(mountpoint)) {
+                continue;
+            }
+            int dash = List.of(f).indexOf("-");
+            if (dash > 0 && dash + 1 < f.length && f[dash + 1].equals(FSTYPE)) {
+                found = f[2];
+            }
+        }
+        return Optional.ofNullable(found);
+    }
+
+    private static String unescape(String field) {
+        if (field.indexOf('\\') < 0) {
+            return field;
+        }
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c == '\\' && isOctal(field, i + 1)) {
+                out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean isOctal(String s, int from) {
+        if (from + 3 > s.length()) {
+            return false;
+        }
+        for (int i = from; i < from + 3; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '7') {
+                return false;
+            }
+        }
+        return true;
+    }
+}
