@@ -22,8 +22,8 @@ import io.layerfs.union.UnionFs;
  * write(2) sends it. No request allocates native memory or crosses a JNI callback; file data moves
  * between the layer file and the request/reply buffers with pread/pwrite on their addresses.
  *
- * <p>Compared with the libfuse 2 binding: protocol 7.38 instead of 7.19 (READDIRPLUS, 1 MiB
- * requests, parallel directory operations), and one kernel inode per object instead of one per
+ * <p>Compared with the libfuse 2 binding: protocol 7.38 instead of 7.19 (READDIRPLUS, 1 MiB reads,
+ * 256 KiB writes, parallel directory operations), and one kernel inode per object instead of one per
  * name (see {@link DevFuseNodes}), which lets the kernel cache entries and attributes for long.
  *
  * <p>The session ends when the kernel ends the connection: read(2) fails with ENODEV after the
@@ -157,7 +157,7 @@ final class DevFuseSession {
         if (opcode == DevFuseOps.INIT && r == 64) {
             // the kernel applied our INIT reply inside the write above: the bdi's readahead is
             // final now, and may be raised to one whole request
-            String readahead = Readahead.raise(mountpoint, DevFuseOps.MAX_WRITE / 1024);
+            String readahead = Readahead.raise(mountpoint, DevFuseOps.MAX_READ / 1024);
             LOG.fine(readahead);
             ops.initialized();
         }

@@ -29,7 +29,7 @@ import io.layerfs.sys.SysException;
  * What the /dev/fuse binding does beyond the contract suite ({@code DevFuseMountContractTest}):
  * one kernel inode per hard-linked file, so attributes are right through every name at once
  * despite day-long attribute timeouts; open files that lose their last name; RENAME2 flags;
- * READDIRPLUS over big directories; 1 MiB requests. Real mounts, root needed (CI has it).
+ * READDIRPLUS over big directories; 1 MiB reads. Real mounts, root needed (CI has it).
  */
 class DevFuseMountTest {
     private static final Sys SYS = Sys.get();
@@ -175,7 +175,7 @@ class DevFuseMountTest {
     }
 
     @Test
-    void write_threeMiB_roundTripsInMiBRequests() throws Exception {
+    void write_threeMiB_roundTripsInRequestSizedPieces() throws Exception {
         Stack s = new Stack(tmp, 1);
         byte[] data = new byte[3 << 20];
         new Random(7).nextBytes(data);
@@ -213,7 +213,7 @@ class DevFuseMountTest {
             String device = Readahead.device(Files.readAllLines(Path.of("/proc/self/mountinfo")),
                     s.mountpoint.toString()).orElseThrow();
             Path bdi = Path.of("/sys/class/bdi", device, "read_ahead_kb");
-            assertEquals(String.valueOf(DevFuseOps.MAX_WRITE / 1024), Files.readString(bdi).trim());
+            assertEquals(String.valueOf(DevFuseOps.MAX_READ / 1024), Files.readString(bdi).trim());
             assertArrayEquals(data, v.read("/big"));
         }
     }
