@@ -171,6 +171,42 @@ final class DevFuseOps {
     }
 
     /** Runs one request; returns its reply's payload length, a negative errno, or NO_REPLY. */
+    /**
+     * Whether the request in b may take long enough to hold up the requests behind it: a sync,
+     * or a change that copies a lower file's data up first (see {@link UnionFs#wouldCopyData}).
+     * {@link DevFuseSession} answers these on other threads, the rest on the thread that read them.
+     */
+    boolean mayTakeLong(Buffers b, int opcode, long node) {
+        ByteBuffer in = b.in;
+        switch (opcode) {
+            case FSYNC:
+            case FSYNCDIR:
+            case FALLOCATE:
+                return true;
+            case OPEN: {
+                int flags = in.getInt(IN_HEADER);
+                return ((flags & Sys.O_ACCMODE) != Sys.O_RDONLY || (flags & Sys.O_TRUNC) != 0)
+                        && copiesData(nodes.path(node));
+            }
+            case SETATTR:
+            case SETXATTR:
+            case REMOVEXATTR:
+                return copiesData(nodes.path(node));
+            case LINK:
+                return copiesData(nodes.path(in.getLong(IN_HEADER)));
+            case RENAME:
+                return copiesData(nodes.childPath(node, b.string(IN_HEADER + 8)));
+            case RENAME2:
+                return copiesData(nodes.childPath(node, b.string(IN_HEADER + 16)));
+            default:
+                return false;
+        }
+    }
+
+    private boolean copiesData(String path) {
+        return path != null && fs.wouldCopyData(path);
+    }
+
     int handle(Buffers b, int opcode, long node) {
         try {
             return dispatch(b, opcode, node);

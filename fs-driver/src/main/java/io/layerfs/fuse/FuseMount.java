@@ -179,8 +179,8 @@ public final class FuseMount implements AutoCloseable {
         CompletableFuture<Void> ready = new CompletableFuture<>();
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         int threads = javaLoopThreads();
-        DevFuseSession session = DevFuseSession.mount(fs, mnt, extraOptions, threads == 0 ? DEFAULT_THREADS : threads,
-                () -> ready.complete(null));
+        DevFuseSession session = DevFuseSession.mount(fs, mnt, extraOptions, devFuseReaders(),
+                threads == 0 ? DEFAULT_THREADS : threads, () -> ready.complete(null));
         Thread loop = new Thread(() -> {
             try {
                 session.serve();
@@ -235,6 +235,22 @@ public final class FuseMount implements AutoCloseable {
             return Math.max(0, Math.min(64, Integer.parseInt(v.trim())));
         } catch (NumberFormatException e) {
             return DEFAULT_THREADS;
+        }
+    }
+
+    /**
+     * Threads reading /dev/fuse (the /dev/fuse binding): LAYERFS_FUSE_READERS=N (1-64), 1 unless
+     * set; LAYERFS_FUSE_THREADS is then the number of threads for requests that may take long.
+     */
+    private static int devFuseReaders() {
+        String v = System.getenv("LAYERFS_FUSE_READERS");
+        if (v == null || v.isBlank()) {
+            return 1;
+        }
+        try {
+            return Math.max(1, Math.min(64, Integer.parseInt(v.trim())));
+        } catch (NumberFormatException e) {
+            return 1;
         }
     }
 

@@ -184,6 +184,28 @@ public final class UnionFs implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a change to path (a write open, truncate, chmod, chown, utimes, xattr, link, rename)
+     * would first copy a file's data up from a lower layer: the one kind of change whose time grows
+     * with the file's size. A binding may run such requests apart from the others. False for
+     * anything already in the upper layer, directories, and names that do not resolve.
+     */
+    public boolean wouldCopyData(String path) {
+        if (upper == null) {
+            return false;
+        }
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.lookup(path);
+            return e != null && !e.inUpper() && e.type == Stat.S_IFREG;
+        } catch (SysException e) {
+            return false;
+        } finally {
+            r.unlock();
+        }
+    }
+
     /** Attributes of an open file (fh from {@link #open} or {@link #create}). */
     public Stat fgetattr(long fh) throws SysException {
         Stat st = sys.fstat((int) fh);
