@@ -231,13 +231,41 @@ final class BackgroundLauncher {
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     }
 
-    /** This JVM's options (-D, -X, -XX), minus a debugger agent whose port would clash. */
+    /**
+     * This JVM's options (-D, -X, -XX), minus a debugger agent whose port would clash, plus
+     * {@link #serverOptions}.
+     */
     private static List<String> jvmArguments() {
         List<String> args = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (!a.startsWith("-agentlib:jdwp") && !a.startsWith("-Xrunjdwp")) {
                 args.add(a);
             }
+        }
+        return serverOptions(args);
+    }
+
+    /**
+     * The given JVM options and those the server runs best with, unless given already:
+     * <ul>
+     * <li>{@code -Xmn8m}: a young generation of 8 MiB, reused from the cache, instead of a fresh
+     * region of a default young generation (~1/3 of the heap) touched page by page: untar of
+     * 2,000 files, daemon CPU 1.50 s → 1.09 s; RSS after stat of 20,000 files twice 90/153/169 MiB
+     * → 74/81/82 MiB;
+     * <li>{@code -XX:CompileThresholdScaling=0.05}: a mount serves its first requests from a cold
+     * JVM; compiling the request path after a twentieth of the usual calls shortened create of
+     * 1,000 files on a fresh mount from 0.26 s to 0.20 s (it would slow short commands, which do
+     * not get it).
+     * </ul>
+     */
+    static List<String> serverOptions(List<String> given) {
+        List<String> args = new ArrayList<>(given);
+        if (given.stream().noneMatch(a -> a.startsWith("-Xmn") || a.startsWith("-XX:NewSize")
+                || a.startsWith("-XX:MaxNewSize"))) {
+            args.add("-Xmn8m");
+        }
+        if (given.stream().noneMatch(a -> a.startsWith("-XX:CompileThresholdScaling"))) {
+            args.add("-XX:CompileThresholdScaling=0.05");
         }
         return args;
     }

@@ -59,6 +59,16 @@ class BackgroundLauncherTest {
     }
 
     @Test
+    void serverOptions_addYoungGenerationAndCompileThreshold_unlessGiven() {
+        assertEquals(List.of("-Xshare:auto", "-Xmn8m", "-XX:CompileThresholdScaling=0.05"),
+                BackgroundLauncher.serverOptions(List.of("-Xshare:auto")));
+        assertEquals(List.of("-Xmn64m", "-XX:CompileThresholdScaling=1"),
+                BackgroundLauncher.serverOptions(List.of("-Xmn64m", "-XX:CompileThresholdScaling=1")));
+        assertEquals(List.of("-XX:NewSize=4m", "-XX:CompileThresholdScaling=0.05"),
+                BackgroundLauncher.serverOptions(List.of("-XX:NewSize=4m")));
+    }
+
+    @Test
     void isServerOf_matchesTheChildOfThatMountpointOnly() {
         List<String> args = BackgroundLauncher.childArguments(
                 new MountRequest(List.of(Path.of("/l")), null, null, Path.of("/m"), List.of()), false);
