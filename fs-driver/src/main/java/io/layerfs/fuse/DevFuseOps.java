@@ -207,6 +207,29 @@ final class DevFuseOps {
         return path != null && fs.wouldCopyData(path);
     }
 
+    /** The node's path for --debug output, or "node N" if it has no name (left). */
+    String describe(long node) {
+        String p = nodes.path(node);
+        return p == null ? "node " + node : p;
+    }
+
+    /** The name a request carries after its fixed part (LOOKUP, CREATE, MKDIR, ...), for --debug; else null. */
+    String nameOf(Buffers b, int opcode) {
+        switch (opcode) {
+            case LOOKUP:
+            case UNLINK:
+            case RMDIR:
+                return b.string(IN_HEADER);
+            case MKDIR:
+                return b.string(IN_HEADER + 8);
+            case CREATE:
+            case MKNOD:
+                return b.string(IN_HEADER + 16);
+            default:
+                return null;
+        }
+    }
+
     int handle(Buffers b, int opcode, long node) {
         try {
             return dispatch(b, opcode, node);

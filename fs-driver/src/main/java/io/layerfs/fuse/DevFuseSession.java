@@ -1,6 +1,7 @@
 package io.layerfs.fuse;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,19 +46,23 @@ final class DevFuseSession {
     private final int readers;
     private final int threads;
     private final Path mountpoint;
+    /** Where --debug prints every request and reply; null without it. */
+    private final PrintStream debug;
     /** Answers the requests that may take long (see {@link DevFuseOps#mayTakeLong}). */
     private ExecutorService slow;
     /** Request and reply buffers for {@link #slow}: at most {@link #threads}, made on demand. */
     private final BlockingQueue<DevFuseOps.Buffers> spare = new LinkedBlockingQueue<>();
     private final AtomicInteger made = new AtomicInteger();
 
-    private DevFuseSession(Sys sys, int fd, DevFuseOps ops, int readers, int threads, Path mountpoint) {
+    private DevFuseSession(Sys sys, int fd, DevFuseOps ops, int readers, int threads, Path mountpoint,
+                           PrintStream debug) {
         this.sys = sys;
         this.fd = fd;
         this.ops = ops;
         this.readers = readers;
         this.threads = threads;
         this.mountpoint = mountpoint;
+        this.debug = debug;
     }
 
     /**
@@ -65,7 +70,7 @@ final class DevFuseSession {
      * first worker answers, after which {@code onInit} runs.
      */
     static DevFuseSession mount(UnionFs fs, Path mountpoint, List<String> extraOptions, int readers, int threads,
-                                Runnable onInit) throws IOException {
+                                PrintStream debug, Runnable onInit) throws IOException {
         Sys sys = Sys.get();
         DevFuseOptions options;
         try {
@@ -97,7 +102,7 @@ final class DevFuseSession {
                     + (e.errno() == Errno.EPERM ? " (mounting needs root)" : ""), e);
         }
         DevFuseOps ops = new DevFuseOps(fs, new DevFuseNodes(root.ino), options, onInit);
-        return new DevFuseSession(sys, fd, ops, Math.max(1, readers), Math.max(1, threads), mountpoint);
+        return new DevFuseSession(sys, fd, ops, Math.max(1, readers), Math.max(1, threads), mountpoint, debug);
     }
 
     /**
@@ -198,6 +203,16 @@ final class DevFuseSession {
         }
     }
 
+    /** One line per request, as libfuse's debug mode prints them, with the node's path (and name). */
+    private void debugRequest(DevFuseOps.Buffers b, int n, int opcode, long unique) {
+        ByteBuffer in = b.in;
+        long node = in.getLong(16);
+        String name = ops.nameOf(b, opcode);
+        debug.println("unique: " + unique + ", opcode: " + DevFuseOps.opName(opcode) + " (" + opcode
+                + "), nodeid: " + node + ", insize: " + n + ", pid: " + Integer.toUnsignedString(in.getInt(32))
+                + ", path: " + ops.describe(node) + (name == null ? "" : ", name: " + name));
+    }
+
     private void answerSafely(DevFuseOps.Buffers b, int n) {
         try {
             answer(b, n);
@@ -214,11 +229,18 @@ final class DevFuseSession {
         in.clear().limit(n);
         int opcode = in.getInt(4);
         long unique = in.getLong(8);
+        if (debug != null) {
+            debugRequest(b, n, opcode, unique);
+        }
         int r = ops.handle(b, opcode, in.getLong(16));
         if (r == DevFuseOps.NO_REPLY) {
             return;
         }
         int len = DevFuseOps.OUT_HEADER + Math.max(r, 0);
+        if (debug != null) {
+            debug.println("   unique: " + unique + ", " + (r >= 0 ? "success" : "error: " + r + " ("
+                    + Errno.name(-r) + ")") + ", outsize: " + len);
+        }
         out.putInt(0, len);
         out.putInt(4, Math.min(r, 0));
         out.putLong(8, unique);

@@ -4,7 +4,7 @@ import io.layerfs.fuse.FuseMount;
 
 /**
  * The contract suite against a real mount served by the /dev/fuse binding, whatever
- * LAYERFS_FUSE_BINDING says (root and /dev/fuse needed, as for {@link MountContractTest}).
+ * LAYERFS_FUSE_BINDING says (root and /dev/fuse needed: CI has both, so these tests run there).
  */
 class DevFuseMountContractTest extends UnionContractTest {
     @Override

@@ -10,6 +10,8 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import io.layerfs.fuse.FuseMount;
+
 /** The real machine: procfs, /dev and the dynamic linker's cache. */
 final class LinuxHost implements Host {
     static final LinuxHost INSTANCE = new LinuxHost();
@@ -37,6 +39,15 @@ final class LinuxHost implements Host {
             return Files.readAttributes(FUSE_DEVICE, BasicFileAttributes.class).isOther();
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    @Override
+    public boolean usesLibfuse2() {
+        try {
+            return FuseMount.Binding.fromEnvironment() == FuseMount.Binding.JNR_FUSE;
+        } catch (IllegalArgumentException e) {
+            return false; // the mount itself reports the bad value
         }
     }
 

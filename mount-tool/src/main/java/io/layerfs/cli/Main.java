@@ -32,10 +32,14 @@ public final class Main {
 
     /** Runs one command line; the cwd is where relative paths are resolved. */
     static int run(String[] args, Host host, Path cwd, PrintWriter out, PrintWriter err) {
-        CommandLine cli = commandLine(host, cwd);
+        String[] line = withImplicitMount(args, COMMANDS);
+        // picocli reads the annotations of every command it is given: for `mount`, which podman runs
+        // once per container, only that one (0.45 s of a mount's start went to building them all)
+        CommandLine cli = line.length > 0 && line[0].equals("mount") ? commandLine(host, cwd, false)
+                : commandLine(host, cwd);
         cli.setOut(out);
         cli.setErr(err);
-        int code = cli.execute(withImplicitMount(args, cli.getSubcommands().keySet()));
+        int code = cli.execute(line);
         out.flush();
         err.flush();
         return code;
@@ -64,9 +68,34 @@ public final class Main {
         return args;
     }
 
+    /** The names of the subcommands, aliases included ({@code MainTest} checks them against the commands). */
+    static final Set<String> COMMANDS = Set.of("mount", "umount", "unmount", "image", "layer", "create", "ps", "rm",
+            "diff", "commit", "gc", "df", "explain", "whiteouts", "lint", "convert", "help");
+
     static CommandLine commandLine(Host host, Path cwd) {
+        return commandLine(host, cwd, true);
+    }
+
+    /** The command line with every subcommand, or with {@code mount} alone. */
+    static CommandLine commandLine(Host host, Path cwd, boolean all) {
         CommandLine cli = new CommandLine(new LayerfsCommand());
         cli.addSubcommand(new MountCommand(host, cwd));
+        if (all) {
+            addTheOthers(cli, host, cwd);
+        }
+        // "@x" is a directory name here, not a file of arguments; settings apply to subcommands added so far.
+        cli.setExpandAtFiles(false);
+        cli.setParameterExceptionHandler(Main::badArguments);
+        cli.setExecutionExceptionHandler(Main::failed);
+        appendExitCodes(cli.getCommandSpec());
+        // distinct(): an alias (unmount) maps to the same command as its name.
+        cli.getSubcommands().values().stream().distinct()
+                .filter(sub -> !(sub.getCommand() instanceof CommandLine.HelpCommand))
+                .forEach(sub -> appendExitCodes(sub.getCommandSpec()));
+        return cli;
+    }
+
+    private static void addTheOthers(CommandLine cli, Host host, Path cwd) {
         cli.addSubcommand(new UmountCommand(host, cwd));
         cli.addSubcommand(new ImageCommand());
         cli.addSubcommand(new LayerCommand());
@@ -82,16 +111,6 @@ public final class Main {
         cli.addSubcommand(new LintCommand(host, cwd));
         cli.addSubcommand(new ConvertCommand(cwd));
         cli.addSubcommand("help", new CommandLine.HelpCommand());
-        // "@x" is a directory name here, not a file of arguments; settings apply to subcommands added so far.
-        cli.setExpandAtFiles(false);
-        cli.setParameterExceptionHandler(Main::badArguments);
-        cli.setExecutionExceptionHandler(Main::failed);
-        appendExitCodes(cli.getCommandSpec());
-        // distinct(): an alias (unmount) maps to the same command as its name.
-        cli.getSubcommands().values().stream().distinct()
-                .filter(sub -> !(sub.getCommand() instanceof CommandLine.HelpCommand))
-                .forEach(sub -> appendExitCodes(sub.getCommandSpec()));
-        return cli;
     }
 
     private static void appendExitCodes(CommandSpec spec) {

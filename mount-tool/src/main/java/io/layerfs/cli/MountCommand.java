@@ -54,8 +54,8 @@ import picocli.CommandLine.Spec;
             "",
             "-o options:",
             "  lowerdir= upperdir= workdir=   name the layers",
-            "  ro allow_other nodev nosuid noexec default_permissions fsname= ...",
-            "                                 passed to libfuse",
+            "  ro nodev nosuid noexec noatime entry_timeout=S attr_timeout=S negative_timeout=S",
+            "                                 FUSE mount options (timeouts in seconds, 1 day by default)",
             "  volatile fsync=0 noacl noxattrs=1 ...",
             "                                 fuse-overlayfs tuning: accepted, no effect",
             "  uidmapping= gidmapping= squash_to_root context= ...",
@@ -63,6 +63,12 @@ import picocli.CommandLine.Spec;
             "  anything else                  ignored with a warning",
             "",
             "In the background the server logs to WORKDIR/layerfs.log.",
+            "",
+            "Environment:",
+            "  LAYERFS_FUSE_BINDING=devfuse   the kernel's FUSE protocol over /dev/fuse (default)",
+            "  LAYERFS_FUSE_BINDING=jnr       libfuse 2 through jnr-fuse (needs libfuse2; 1 s attribute cache)",
+            "  LAYERFS_FUSE_THREADS=N         threads for syncs and copy-ups (default 4)",
+            "  LAYERFS_JAVA_OPTS=...          more JVM options, e.g. -Xmx512m",
             "",
         })
 final class MountCommand implements Callable<Integer> {
@@ -91,7 +97,7 @@ final class MountCommand implements Callable<Integer> {
     boolean foreground;
 
     @Option(names = {"-d", "--debug"},
-            description = "Print every FUSE request (libfuse debug output) and stack traces of errors.")
+            description = "Print every FUSE request and reply, and stack traces of errors.")
     boolean debug;
 
     /** Set by {@link BackgroundLauncher} on the process it starts: mount, say READY, serve. */

@@ -58,9 +58,10 @@ final class Preflight {
             throw new CliException(ExitCode.NO_FUSE, "/dev/fuse is missing",
                     "load the module with 'modprobe fuse'; in a container, pass the device (--device /dev/fuse)");
         }
-        if (!host.hasLibfuse2()) {
-            throw new CliException(ExitCode.NO_FUSE, "libfuse2 is not installed (libfuse.so.2 not found)",
-                    "install it: apt-get install libfuse2");
+        if (host.usesLibfuse2() && !host.hasLibfuse2()) {
+            throw new CliException(ExitCode.NO_FUSE,
+                    "libfuse2 is not installed (libfuse.so.2 not found; LAYERFS_FUSE_BINDING=jnr needs it)",
+                    "install it: apt-get install libfuse2; or unset LAYERFS_FUSE_BINDING for the /dev/fuse binding");
         }
         return new MountRequest(lowers, upper, work, mountpoint, request.fuseOptions(), request.tuning());
     }

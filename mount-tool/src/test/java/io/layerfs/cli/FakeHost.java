@@ -9,6 +9,7 @@ final class FakeHost implements Host {
     String mountinfo = "";
     boolean fuseDevice = true;
     boolean libfuse2 = true;
+    boolean usesLibfuse2 = true;
     /** Paths (as given to fileSystemOf) on another filesystem than the rest. */
     final Map<Path, Object> fileSystems = new HashMap<>();
 
@@ -31,6 +32,11 @@ final class FakeHost implements Host {
     @Override
     public boolean hasLibfuse2() {
         return libfuse2;
+    }
+
+    @Override
+    public boolean usesLibfuse2() {
+        return usesLibfuse2;
     }
 
     @Override

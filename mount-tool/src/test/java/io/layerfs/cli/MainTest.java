@@ -152,6 +152,22 @@ class MainTest {
     }
 
     @Test
+    void commands_nameEverySubcommandAndAlias() {
+        assertEquals(Main.commandLine(new FakeHost(), dir).getSubcommands().keySet(), Main.COMMANDS);
+    }
+
+    @Test
+    void mountAlone_sameHelpAsInTheFullCommandLine() {
+        StringWriter lean = new StringWriter();
+        StringWriter full = new StringWriter();
+        Main.commandLine(new FakeHost(), dir, false).getSubcommands().get("mount").usage(new PrintWriter(lean));
+        Main.commandLine(new FakeHost(), dir).getSubcommands().get("mount").usage(new PrintWriter(full));
+
+        assertEquals(full.toString(), lean.toString());
+        assertTrue(lean.toString().contains("Usage: layerfs mount"), lean.toString());
+    }
+
+    @Test
     void mistypedCommand_isUsage_withSuggestion() {
         assertEquals(ExitCode.USAGE.code, run("mout", "/m"));
         assertTrue(err.toString().contains("Did you mean: layerfs mount"), err.toString());

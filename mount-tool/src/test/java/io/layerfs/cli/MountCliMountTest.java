@@ -119,9 +119,10 @@ class MountCliMountTest {
 
     @Test
     void mount_failureInTheServer_isRelayed_andNothingStaysMounted() throws Exception {
-        // Preflight passes; libfuse rejects the value when mounting, in the background process.
+        // Preflight passes; the binding (libfuse, or the /dev/fuse binding's option parser) rejects
+        // the value when mounting, in the background process.
         assertEquals(ExitCode.FAILURE.code,
-                run("mount", "-o", "lowerdir=lower,upperdir=upper,workdir=work,max_read=bogus", "merged"));
+                run("mount", "-o", "lowerdir=lower,upperdir=upper,workdir=work,entry_timeout=bogus", "merged"));
 
         assertTrue(err.toString().lines().anyMatch(l -> l.startsWith("layerfs: ")), err.toString());
         assertFalse(isMounted());

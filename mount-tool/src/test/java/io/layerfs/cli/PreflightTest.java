@@ -241,6 +241,16 @@ class PreflightTest {
     }
 
     @Test
+    void check_noLibfuse2_devFuseBinding_mounts() throws CliException {
+        host.libfuse2 = false;
+        host.usesLibfuse2 = false;
+
+        MountRequest checked = check(List.of(base), upper, work, merged);
+
+        assertEquals(merged, checked.mountpoint());
+    }
+
+    @Test
     void check_layerProblems_comeBeforeMachineProblems() {
         host.fuseDevice = false;
 
