@@ -187,6 +187,21 @@ final class DevFuseNodes {
         return n != null && n.absentXattrs != null && n.absentXattrs.contains(name);
     }
 
+    /** What {@link #xattrStampUnlessAbsent} answers for an xattr known to be absent. */
+    static final long KNOWN_ABSENT = Long.MIN_VALUE;
+
+    /**
+     * {@link #KNOWN_ABSENT} if node id is known to have no xattr {@code name}, else the stamp to pass
+     * to {@link #absent} ({@link #knownAbsent} and {@link #xattrStamp} under one lock).
+     */
+    synchronized long xattrStampUnlessAbsent(long id, String name) {
+        Node n = byId.get(id);
+        if (n == null) {
+            return -1;
+        }
+        return n.absentXattrs != null && n.absentXattrs.contains(name) ? KNOWN_ABSENT : n.xattrChanges;
+    }
+
     /** A stamp to pass to {@link #absent}: taken before asking the engine. */
     synchronized long xattrStamp(long id) {
         Node n = byId.get(id);

@@ -36,12 +36,15 @@ final class DevFuseSession {
     private final int fd;
     private final DevFuseOps ops;
     private final int threads;
+    /** Whether each request and reply is traced on stderr (--debug). */
+    private final boolean debug;
 
-    private DevFuseSession(Sys sys, int fd, DevFuseOps ops, int threads) {
+    private DevFuseSession(Sys sys, int fd, DevFuseOps ops, int threads, boolean debug) {
         this.sys = sys;
         this.fd = fd;
         this.ops = ops;
         this.threads = threads;
+        this.debug = debug;
     }
 
     /**
@@ -49,7 +52,7 @@ final class DevFuseSession {
      * first worker answers, after which {@code onInit} runs.
      */
     static DevFuseSession mount(UnionFs fs, Path mountpoint, List<String> extraOptions, int threads,
-                                Runnable onInit) throws IOException {
+                                boolean debug, Runnable onInit) throws IOException {
         Sys sys = Sys.get();
         DevFuseOptions options;
         try {
@@ -81,7 +84,7 @@ final class DevFuseSession {
                     + (e.errno() == Errno.EPERM ? " (mounting needs root)" : ""), e);
         }
         DevFuseOps ops = new DevFuseOps(fs, new DevFuseNodes(root.ino), options, onInit);
-        return new DevFuseSession(sys, fd, ops, Math.max(1, threads));
+        return new DevFuseSession(sys, fd, ops, Math.max(1, threads), debug);
     }
 
     /** Serves requests until the file system is unmounted; then closes /dev/fuse. */
@@ -130,6 +133,11 @@ final class DevFuseSession {
         }
     }
 
+    /** One line of --debug output, as libfuse's -d writes it: to stderr, whole lines. */
+    private static void trace(String line) {
+        System.err.println(line);
+    }
+
     /** Answers the request of n bytes in b.in: computes the reply and writes it with one write(2). */
     private void answer(DevFuseOps.Buffers b, int n) {
         ByteBuffer in = b.in;
@@ -137,11 +145,20 @@ final class DevFuseSession {
         in.clear().limit(n);
         int opcode = in.getInt(4);
         long unique = in.getLong(8);
-        int r = ops.handle(b, opcode, in.getLong(16));
+        long node = in.getLong(16);
+        if (debug) {
+            trace("unique: " + unique + ", opcode: " + DevFuseOps.opName(opcode).toUpperCase(java.util.Locale.ROOT)
+                    + " (" + opcode + "), nodeid: " + node + ", insize: " + n + ", pid: " + in.getInt(32));
+        }
+        int r = ops.handle(b, opcode, node);
         if (r == DevFuseOps.NO_REPLY) {
             return;
         }
         int len = DevFuseOps.OUT_HEADER + Math.max(r, 0);
+        if (debug) {
+            trace("   unique: " + unique + ", " + (r < 0 ? "error: " + r + " (" + Errno.name(-r) + ")" : "success")
+                    + ", outsize: " + len);
+        }
         out.putInt(0, len);
         out.putInt(4, Math.min(r, 0));
         out.putLong(8, unique);

@@ -15,6 +15,11 @@ final class Errors {
     private Errors() {
     }
 
+    /** Whether failed operations are traced (then a caller names the path it failed on). */
+    static boolean tracing() {
+        return TRACE;
+    }
+
     static int toErrno(Throwable t, String op, String path) {
         if (t instanceof SysException) {
             if (TRACE) {

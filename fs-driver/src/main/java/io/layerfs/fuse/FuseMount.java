@@ -20,9 +20,9 @@ import io.layerfs.union.UnionFs;
  * FUSE_INIT, so the mount is usable; libfuse's loop runs on a thread of its own (and spawns its
  * worker threads: the union is served multi-threaded).
  *
- * <p>Two bindings serve the mount ({@link Binding}): libfuse 2's path API through jnr-fuse
- * ({@link FuseAdapter}, the default, described below) and the kernel protocol spoken directly
- * over /dev/fuse ({@link DevFuseSession}, opt-in with LAYERFS_FUSE_BINDING=devfuse).
+ * <p>Two bindings serve the mount ({@link Binding}): the kernel protocol spoken directly over
+ * /dev/fuse ({@link DevFuseSession}, the default) and libfuse 2's path API through jnr-fuse
+ * ({@link FuseAdapter}, with LAYERFS_FUSE_BINDING=jnr; its options are described below).
  *
  * <p>FUSE options and why: {@code default_permissions} lets the kernel check permissions against
  * the modes we report, as overlayfs does; {@code allow_other} (when root) lets container processes
@@ -46,25 +46,25 @@ public final class FuseMount implements AutoCloseable {
 
     /** How requests reach the engine; see {@link #mount(UnionFs, Path, List, boolean, Binding)}. */
     public enum Binding {
-        /** libfuse 2's high-level (path) API through jnr-fuse: the default. */
+        /** libfuse 2's high-level (path) API through jnr-fuse (LAYERFS_FUSE_BINDING=jnr). */
         JNR_FUSE,
-        /** The kernel's FUSE protocol spoken directly over /dev/fuse ({@link DevFuseSession}). */
+        /** The kernel's FUSE protocol spoken directly over /dev/fuse ({@link DevFuseSession}): the default. */
         DEV_FUSE;
 
-        /** LAYERFS_FUSE_BINDING=devfuse selects DEV_FUSE; unset, empty or "jnr" the default. */
+        /** LAYERFS_FUSE_BINDING=jnr selects JNR_FUSE; unset, empty or "devfuse" the default, DEV_FUSE. */
         public static Binding fromEnvironment() {
             String v = System.getenv("LAYERFS_FUSE_BINDING");
-            if (v == null || v.isBlank() || "jnr".equalsIgnoreCase(v.trim()) || "jnr-fuse".equalsIgnoreCase(v.trim())) {
-                return JNR_FUSE;
-            }
-            if ("devfuse".equalsIgnoreCase(v.trim())) {
+            if (v == null || v.isBlank() || "devfuse".equalsIgnoreCase(v.trim())) {
                 return DEV_FUSE;
+            }
+            if ("jnr".equalsIgnoreCase(v.trim()) || "jnr-fuse".equalsIgnoreCase(v.trim())) {
+                return JNR_FUSE;
             }
             throw new IllegalArgumentException("LAYERFS_FUSE_BINDING=" + v + ": expected jnr or devfuse");
         }
     }
 
-    /** Mounts with the binding LAYERFS_FUSE_BINDING selects (libfuse 2 through jnr-fuse by default). */
+    /** Mounts with the binding LAYERFS_FUSE_BINDING selects (the /dev/fuse binding by default). */
     public static FuseMount mount(UnionFs fs, Path mountpoint, List<String> extraOptions, boolean debug)
             throws IOException {
         Binding binding;
@@ -79,13 +79,14 @@ public final class FuseMount implements AutoCloseable {
     /**
      * Mounts fs at mountpoint with the given binding; returns once the kernel has completed
      * FUSE_INIT. extraOptions are libfuse "-o" options; the /dev/fuse binding takes only the
-     * timeouts and ro from them ({@link DevFuseOptions}) and ignores debug.
+     * timeouts, ro and the mount flags from them ({@link DevFuseOptions}). debug traces every
+     * request and reply on stderr (libfuse's -d, or {@link DevFuseSession}'s own lines).
      */
     public static FuseMount mount(UnionFs fs, Path mountpoint, List<String> extraOptions, boolean debug,
                                   Binding binding) throws IOException {
         Path mnt = mountpoint.toAbsolutePath().normalize();
         if (binding == Binding.DEV_FUSE) {
-            return mountDevFuse(fs, mnt, extraOptions);
+            return mountDevFuse(fs, mnt, extraOptions, debug);
         }
         if (!Files.isDirectory(mnt)) {
             throw new IOException("mountpoint " + mnt + " is not a directory");
@@ -167,7 +168,8 @@ public final class FuseMount implements AutoCloseable {
     /** How long the kernel may trust a looked-up name or a lookup miss (one day). */
     private static final int NAME_TIMEOUT_SECONDS = 86_400;
 
-    private static FuseMount mountDevFuse(UnionFs fs, Path mnt, List<String> extraOptions) throws IOException {
+    private static FuseMount mountDevFuse(UnionFs fs, Path mnt, List<String> extraOptions, boolean debug)
+            throws IOException {
         if (!Files.isDirectory(mnt)) {
             throw new IOException("mountpoint " + mnt + " is not a directory");
         }
@@ -180,7 +182,7 @@ public final class FuseMount implements AutoCloseable {
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         int threads = javaLoopThreads();
         DevFuseSession session = DevFuseSession.mount(fs, mnt, extraOptions, threads == 0 ? DEFAULT_THREADS : threads,
-                () -> ready.complete(null));
+                debug, () -> ready.complete(null));
         Thread loop = new Thread(() -> {
             try {
                 session.serve();

@@ -11,8 +11,11 @@ interface Host {
     /** Whether /dev/fuse exists as a device. */
     boolean hasFuseDevice();
 
-    /** Whether libfuse.so.2, which the FUSE binding loads, is installed. */
+    /** Whether libfuse.so.2, which the libfuse 2 binding loads, is installed. */
     boolean hasLibfuse2();
+
+    /** Whether the FUSE binding the mount will use is libfuse 2's (LAYERFS_FUSE_BINDING=jnr). */
+    boolean usesLibfuse2Binding();
 
     /** The filesystem holding p (its st_dev): equal for two paths exactly when on one filesystem. */
     Object fileSystemOf(Path p) throws IOException;

@@ -10,6 +10,8 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import io.layerfs.fuse.FuseMount;
+
 /** The real machine: procfs, /dev and the dynamic linker's cache. */
 final class LinuxHost implements Host {
     static final LinuxHost INSTANCE = new LinuxHost();
@@ -48,6 +50,15 @@ final class LinuxHost implements Host {
             }
         }
         return ldconfigLists("libfuse.so.2 ");
+    }
+
+    @Override
+    public boolean usesLibfuse2Binding() {
+        try {
+            return FuseMount.Binding.fromEnvironment() == FuseMount.Binding.JNR_FUSE;
+        } catch (IllegalArgumentException e) {
+            return false; // the mount itself reports the bad value
+        }
     }
 
     @Override

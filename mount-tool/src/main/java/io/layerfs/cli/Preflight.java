@@ -58,7 +58,7 @@ final class Preflight {
             throw new CliException(ExitCode.NO_FUSE, "/dev/fuse is missing",
                     "load the module with 'modprobe fuse'; in a container, pass the device (--device /dev/fuse)");
         }
-        if (!host.hasLibfuse2()) {
+        if (host.usesLibfuse2Binding() && !host.hasLibfuse2()) {
             throw new CliException(ExitCode.NO_FUSE, "libfuse2 is not installed (libfuse.so.2 not found)",
                     "install it: apt-get install libfuse2");
         }

@@ -9,6 +9,8 @@ final class FakeHost implements Host {
     String mountinfo = "";
     boolean fuseDevice = true;
     boolean libfuse2 = true;
+    /** LAYERFS_FUSE_BINDING=jnr: the mount would load libfuse 2. */
+    boolean libfuse2Binding = false;
     /** Paths (as given to fileSystemOf) on another filesystem than the rest. */
     final Map<Path, Object> fileSystems = new HashMap<>();
 
@@ -31,6 +33,11 @@ final class FakeHost implements Host {
     @Override
     public boolean hasLibfuse2() {
         return libfuse2;
+    }
+
+    @Override
+    public boolean usesLibfuse2Binding() {
+        return libfuse2Binding;
     }
 
     @Override

@@ -119,7 +119,8 @@ class MountCliMountTest {
 
     @Test
     void mount_failureInTheServer_isRelayed_andNothingStaysMounted() throws Exception {
-        // Preflight passes; libfuse rejects the value when mounting, in the background process.
+        // Preflight passes; the FUSE binding (libfuse, or the /dev/fuse one) rejects the value when
+        // mounting, in the background process.
         assertEquals(ExitCode.FAILURE.code,
                 run("mount", "-o", "lowerdir=lower,upperdir=upper,workdir=work,max_read=bogus", "merged"));
 

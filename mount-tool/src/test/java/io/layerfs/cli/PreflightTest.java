@@ -231,13 +231,23 @@ class PreflightTest {
     }
 
     @Test
-    void check_noLibfuse2() {
+    void check_noLibfuse2_libfuse2Binding() {
         host.libfuse2 = false;
+        host.libfuse2Binding = true;
 
         CliException e = failure(List.of(base), upper, work, merged);
 
         assertEquals(ExitCode.NO_FUSE, e.exitCode);
         assertTrue(e.hint.contains("apt-get install libfuse2"), e.hint);
+    }
+
+    @Test
+    void check_noLibfuse2_devFuseBinding_needsNone() throws Exception {
+        host.libfuse2 = false;
+
+        MountRequest r = check(List.of(base), upper, work, merged);
+
+        assertEquals(merged, r.mountpoint());
     }
 
     @Test
