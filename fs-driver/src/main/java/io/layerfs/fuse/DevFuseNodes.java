@@ -32,6 +32,17 @@ final class DevFuseNodes {
 
     /** One name of a node: a name in the directory with node id {@code parent}. */
     record Name(long parent, String name) {
+        // written out: a record's generated equals/hashCode go through method handles, which the
+        // daemon's C1-only JIT (-XX:TieredStopAtLevel=1) does not inline; these run per lookup
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Name n && n.parent == parent && n.name.equals(name);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Long.hashCode(parent) + name.hashCode();
+        }
     }
 
     private static final class Node {
