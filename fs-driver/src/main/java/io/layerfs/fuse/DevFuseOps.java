@@ -176,11 +176,8 @@ final class DevFuseOps {
     int handle(Buffers b, int opcode, long node) {
         try {
             return dispatch(b, opcode, node);
-        } catch (SysException e) {
-            // the common failures (ENOENT of a lookup, ENODATA of a getxattr) need no path
-            return Errors.tracing() ? Errors.toErrno(e, opName(opcode), describe(node)) : -e.errno();
         } catch (Throwable t) {
-            return Errors.toErrno(t, opName(opcode), describe(node));
+            return Errors.toErrno(t, opName(opcode), () -> describe(node));
         }
     }
 
