@@ -32,6 +32,17 @@ final class DevFuseNodes {
 
     /** One name of a node: a name in the directory with node id {@code parent}. */
     record Name(long parent, String name) {
+        // written out: a record's generated equals/hashCode go through method handles, which the
+        // daemon's C1-only JIT (-XX:TieredStopAtLevel=1) does not inline; these run per lookup
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Name n && n.parent == parent && n.name.equals(name);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Long.hashCode(parent) + name.hashCode();
+        }
     }
 
     private static final class Node {
@@ -185,6 +196,21 @@ final class DevFuseNodes {
     synchronized boolean knownAbsent(long id, String name) {
         Node n = byId.get(id);
         return n != null && n.absentXattrs != null && n.absentXattrs.contains(name);
+    }
+
+    /** What {@link #xattrStampUnlessAbsent} answers for an xattr known to be absent. */
+    static final long KNOWN_ABSENT = Long.MIN_VALUE;
+
+    /**
+     * {@link #KNOWN_ABSENT} if node id is known to have no xattr {@code name}, else the stamp to pass
+     * to {@link #absent} ({@link #knownAbsent} and {@link #xattrStamp} under one lock).
+     */
+    synchronized long xattrStampUnlessAbsent(long id, String name) {
+        Node n = byId.get(id);
+        if (n == null) {
+            return -1;
+        }
+        return n.absentXattrs != null && n.absentXattrs.contains(name) ? KNOWN_ABSENT : n.xattrChanges;
     }
 
     /** A stamp to pass to {@link #absent}: taken before asking the engine. */

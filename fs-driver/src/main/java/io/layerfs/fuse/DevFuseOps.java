@@ -85,6 +85,7 @@ final class DevFuseOps {
     static final int FALLOCATE = 43;
     static final int READDIRPLUS = 44;
     static final int RENAME2 = 45;
+    static final int LSEEK = 46;
 
     // FUSE_INIT flags
     private static final int ASYNC_READ = 1;
@@ -157,16 +158,28 @@ final class DevFuseOps {
 
         /** The NUL-terminated string at offset {@code at} of the request. */
         String string(int at) {
-            int i = at;
-            int limit = in.limit();
-            while (i < limit && in.get(i) != 0) {
-                i++;
+            // one bulk copy, then the NUL is looked for in the heap array (cheaper than a
+            // bounds-checked get per byte of the direct buffer)
+            int available = Math.max(0, in.limit() - at);
+            int n = Math.min(available, scratch.length);
+            in.get(at, scratch, 0, n);
+            int len = 0;
+            while (len < n && scratch[len] != 0) {
+                len++;
             }
-            int len = i - at;
-            end = i + 1;
-            byte[] b = len <= scratch.length ? scratch : new byte[len];
-            in.get(at, b, 0, len);
-            return new String(b, 0, len, StandardCharsets.UTF_8);
+            if (len == n && n < available) { // longer than the scratch array (not a name: a value)
+                int i = at + n;
+                while (i < in.limit() && in.get(i) != 0) {
+                    i++;
+                }
+                len = i - at;
+                byte[] b = new byte[len];
+                in.get(at, b, 0, len);
+                end = at + len + 1;
+                return new String(b, 0, len, StandardCharsets.UTF_8);
+            }
+            end = at + len + 1;
+            return new String(scratch, 0, len, StandardCharsets.UTF_8);
         }
     }
 
@@ -234,8 +247,7 @@ final class DevFuseOps {
         try {
             return dispatch(b, opcode, node);
         } catch (Throwable t) {
-            String path = nodes.path(node);
-            return Errors.toErrno(t, opName(opcode), path == null ? "node " + node : path);
+            return Errors.toErrno(t, opName(opcode), () -> describe(node));
         }
     }
 
@@ -302,8 +314,9 @@ final class DevFuseOps {
                 fs.fallocate(in.getLong(IN_HEADER), in.getInt(IN_HEADER + 24), in.getLong(IN_HEADER + 8),
                         in.getLong(IN_HEADER + 16));
                 return 0;
+            case LSEEK: return lseek(b);
             default:
-                // LSEEK, GETLK/SETLK, IOCTL, POLL, BMAP, COPY_FILE_RANGE, SYNCFS, TMPFILE...: the
+                // GETLK/SETLK, IOCTL, POLL, BMAP, COPY_FILE_RANGE, SYNCFS, TMPFILE...: the
                 // kernel falls back to its generic code or reports the lack
                 return -Errno.ENOSYS;
         }
@@ -594,6 +607,20 @@ final class DevFuseOps {
         return done;
     }
 
+    /**
+     * SEEK_DATA and SEEK_HOLE (the only whences the kernel sends) answered by lseek(2) of the open
+     * layer file, so holes of sparse files show through the mount; ENXIO past the last data.
+     */
+    private int lseek(Buffers b) throws SysException {
+        ByteBuffer in = b.in;
+        long pos = fs.lseek(in.getLong(IN_HEADER), in.getLong(IN_HEADER + 8), in.getInt(IN_HEADER + 16));
+        if (pos < 0) {
+            return -Errno.ENXIO;
+        }
+        b.out.putLong(OUT_HEADER, pos);
+        return 8;
+    }
+
     /** pwrite straight from the request buffer (the data follows the 40-byte fuse_write_in). */
     private int write(Buffers b) throws SysException {
         ByteBuffer in = b.in;
@@ -649,10 +676,10 @@ final class DevFuseOps {
     private int getxattr(Buffers b, long node) throws SysException {
         int size = b.in.getInt(IN_HEADER);
         String name = b.string(IN_HEADER + 8);
-        if (nodes.knownAbsent(node, name)) {
+        long stamp = nodes.xattrStampUnlessAbsent(node, name);
+        if (stamp == DevFuseNodes.KNOWN_ABSENT) {
             return -Errno.ENODATA;
         }
-        long stamp = nodes.xattrStamp(node);
         byte[] value;
         try {
             value = fs.getxattr(path(node), name);
@@ -877,6 +904,13 @@ final class DevFuseOps {
             case ACCESS: return "access";
             case CREATE: return "create";
             case FALLOCATE: return "fallocate";
+            case FORGET: return "forget";
+            case BATCH_FORGET: return "batch_forget";
+            case FLUSH: return "flush";
+            case FSYNCDIR: return "fsyncdir";
+            case INTERRUPT: return "interrupt";
+            case DESTROY: return "destroy";
+            case LSEEK: return "lseek";
             default: return "opcode " + opcode;
         }
     }

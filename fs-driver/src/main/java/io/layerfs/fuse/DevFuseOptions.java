@@ -9,7 +9,8 @@ import io.layerfs.sys.Sys;
  * {@code entry_timeout}, {@code attr_timeout}, {@code negative_timeout} (seconds, fractions allowed),
  * {@code ro} and the mount flags {@code [no]suid}, {@code [no]dev}, {@code [no]exec}, {@code [no]atime}
  * (nosuid and nodev by default, as libfuse). Other libfuse options (fsname, kernel_cache, big_writes, ...) describe what this
- * binding does anyway or have no meaning without libfuse; they are ignored.
+ * binding does anyway or have no meaning without libfuse; they are ignored, but a numeric one
+ * (max_read, max_write, umask, ...) with a value that is no number is refused, as libfuse refuses it.
  *
  * <p>Defaults are one day: every change goes through this daemon, which the kernel's caches see,
  * and all names of a hard-linked file share one node, so nothing goes stale behind the kernel.
@@ -47,6 +48,8 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
                     case "noexec" -> flags |= MS_NOEXEC;
                     case "atime" -> flags &= ~MS_NOATIME;
                     case "noatime" -> flags |= MS_NOATIME;
+                    case "max_read", "max_write", "max_readahead", "max_background", "congestion_threshold",
+                         "umask", "uid", "gid", "blksize", "ac_attr_timeout" -> number(key, value);
                     default -> {
                         // a libfuse option: what it selects is fixed here, or meaningless
                     }
@@ -65,6 +68,19 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
             return v;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("option " + key + "=" + value + ": not a number of seconds");
+        }
+    }
+
+    /** A libfuse option this binding ignores must still be well-formed: libfuse refuses the mount otherwise. */
+    private static void number(String key, String value) {
+        try {
+            if (key.equals("ac_attr_timeout")) {
+                Double.parseDouble(value);
+            } else {
+                Long.decode(value);
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + "=" + value + ": not a number");
         }
     }
 

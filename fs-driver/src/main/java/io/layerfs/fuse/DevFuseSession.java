@@ -208,7 +208,7 @@ final class DevFuseSession {
         ByteBuffer in = b.in;
         long node = in.getLong(16);
         String name = ops.nameOf(b, opcode);
-        debug.println("unique: " + unique + ", opcode: " + DevFuseOps.opName(opcode) + " (" + opcode
+        debug.println("unique: " + unique + ", opcode: " + DevFuseOps.opName(opcode).toUpperCase(java.util.Locale.ROOT) + " (" + opcode
                 + "), nodeid: " + node + ", insize: " + n + ", pid: " + Integer.toUnsignedString(in.getInt(32))
                 + ", path: " + ops.describe(node) + (name == null ? "" : ", name: " + name));
     }

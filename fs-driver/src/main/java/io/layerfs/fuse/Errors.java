@@ -1,5 +1,6 @@
 package io.layerfs.fuse;
 
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -13,6 +14,18 @@ final class Errors {
     private static final boolean TRACE = Boolean.getBoolean("layerfs.traceErrors");
 
     private Errors() {
+    }
+
+    /**
+     * As {@link #toErrno(Throwable, String, String)}, for a caller whose path costs work to name:
+     * {@code path} is asked only when the failure is traced or logged, not for the everyday
+     * ENOENT of a lookup or ENODATA of a getxattr.
+     */
+    static int toErrno(Throwable t, String op, Supplier<String> path) {
+        if (t instanceof SysException && !TRACE) {
+            return -((SysException) t).errno();
+        }
+        return toErrno(t, op, path.get());
     }
 
     static int toErrno(Throwable t, String op, String path) {

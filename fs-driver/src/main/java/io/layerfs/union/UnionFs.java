@@ -458,6 +458,14 @@ public final class UnionFs implements AutoCloseable {
         return sys.pread((int) fh, address, size, offset);
     }
 
+    /**
+     * lseek(2) of an open file, for SEEK_DATA/SEEK_HOLE: the offset, or -1 (ENXIO) when no data or
+     * hole follows offset.
+     */
+    public long lseek(long fh, long offset, int whence) throws SysException {
+        return sys.lseek((int) fh, offset, whence);
+    }
+
     public int write(long fh, long address, int size, long offset) throws SysException {
         return sys.pwrite((int) fh, address, size, offset);
     }

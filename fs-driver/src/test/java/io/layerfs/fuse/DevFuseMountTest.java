@@ -3,6 +3,7 @@ package io.layerfs.fuse;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ import io.layerfs.sys.Sys;
 import io.layerfs.sys.SysException;
 
 /**
- * What the /dev/fuse binding does beyond the contract suite ({@code DevFuseMountContractTest}):
+ * What the /dev/fuse binding does beyond the contract suite ({@code MountContractTest}, the default binding):
  * one kernel inode per hard-linked file, so attributes are right through every name at once
  * despite day-long attribute timeouts; open files that lose their last name; RENAME2 flags;
  * READDIRPLUS over big directories; 1 MiB reads. Real mounts, root needed (CI has it).
@@ -184,6 +185,67 @@ class DevFuseMountTest {
             assertArrayEquals(data, v.read("/big"));
             assertArrayEquals(data, Files.readAllBytes(s.upper.resolve("big")));
         }
+    }
+
+    @Test
+    void lseek_dataAndHole_answeredFromTheLayerFile() throws Exception {
+        Stack s = new Stack(tmp, 1);
+        Path lower = s.lower(0).resolve("sparse");
+        try (var ch = java.nio.channels.FileChannel.open(lower, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(bytes("data")), 1 << 20); // 1 MiB of hole, then data
+            ch.truncate(4 << 20); // and a hole after it
+        }
+        int lfd = SYS.openat(Sys.AT_FDCWD, lower.toString(), Sys.O_RDONLY, 0);
+        long dataAt;
+        long holeAt;
+        try {
+            dataAt = SYS.lseek(lfd, 0, Sys.SEEK_DATA);
+            holeAt = SYS.lseek(lfd, dataAt, Sys.SEEK_HOLE);
+        } finally {
+            SYS.close(lfd);
+        }
+        assertTrue(dataAt > 0 && holeAt < 4 << 20, "the test's filesystem keeps no holes: " + dataAt + ", " + holeAt);
+        try (MountView v = mount(s)) {
+            int fd = SYS.openat(Sys.AT_FDCWD, s.mountpoint.resolve("sparse").toString(), Sys.O_RDONLY, 0);
+            try {
+                assertEquals(dataAt, SYS.lseek(fd, 0, Sys.SEEK_DATA));
+                assertEquals(holeAt, SYS.lseek(fd, dataAt, Sys.SEEK_HOLE));
+                assertEquals(-1, SYS.lseek(fd, (4 << 20) - 1, Sys.SEEK_DATA)); // ENXIO: no data after
+            } finally {
+                SYS.close(fd);
+            }
+        }
+    }
+
+    @Test
+    void debug_tracesEachRequestAndReply_onStderr() throws Exception {
+        Stack s = new Stack(tmp, 1);
+        s.file(s.lower(0), "a", "1");
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream saved = System.err;
+        Files.createDirectories(s.mountpoint);
+        io.layerfs.union.UnionFs fs = io.layerfs.union.UnionFs.open(s.config());
+        try {
+            System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+            try (FuseMount m = FuseMount.mount(fs, s.mountpoint, List.of(), true, FuseMount.Binding.DEV_FUSE)) {
+                assertEquals(Errno.ENOENT, errno(() -> SYS.lstat(Sys.AT_FDCWD, s.mountpoint.resolve("missing").toString())));
+            }
+        } finally {
+            System.setErr(saved);
+            fs.close();
+        }
+        List<String> lines = err.toString(StandardCharsets.UTF_8).lines().toList();
+        int at = -1;
+        for (int i = 0; i < lines.size() && at < 0; i++) {
+            if (lines.get(i).matches("unique: \\d+, opcode: LOOKUP \\(1\\), nodeid: 1, insize: \\d+, pid: \\d+, path: /, name: missing")) {
+                at = i;
+            }
+        }
+        assertTrue(at >= 0, String.join("\n", lines));
+        String unique = lines.get(at).split(",")[0].substring("unique: ".length());
+        // a miss is answered with a negative entry (node id 0, cached for a day): a success
+        assertTrue(lines.contains("   unique: " + unique + ", success, outsize: 144"), String.join("\n", lines));
     }
 
     private static List<String> listWork(Stack s) throws Exception {

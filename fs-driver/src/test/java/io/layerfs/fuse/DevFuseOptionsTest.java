@@ -40,4 +40,12 @@ class DevFuseOptionsTest {
                 () -> DevFuseOptions.parse(List.of("attr_timeout=soon"), false));
         assertEquals("option attr_timeout=soon: not a number of seconds", e.getMessage());
     }
+
+    @Test
+    void parse_ignoredNumericOptionWithoutNumber_refused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DevFuseOptions.parse(List.of("max_read=bogus"), false));
+        assertEquals("option max_read=bogus: not a number", e.getMessage());
+        assertEquals(2 | 4, DevFuseOptions.parse(List.of("max_read=131072,umask=0022"), false).mountFlags());
+    }
 }

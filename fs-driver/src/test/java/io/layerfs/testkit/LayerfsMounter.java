@@ -55,6 +55,6 @@ public final class LayerfsMounter implements UnionMounter {
 
     @Override
     public String toString() {
-        return binding == FuseMount.Binding.DEV_FUSE ? "layerfs (/dev/fuse, in-process)" : "layerfs (FUSE, in-process)";
+        return binding == FuseMount.Binding.JNR_FUSE ? "layerfs (libfuse 2, in-process)" : "layerfs (FUSE, in-process)";
     }
 }

@@ -185,10 +185,15 @@ final class MountedLayers {
     // ---- FUSE: the serving process ------------------------------------------------------------------
 
     static Layers fromServer(String fsType, Path merged, List<Proc> processes) throws CliException {
-        for (Proc p : processes) {
-            Optional<Layers> l = serverLayers(p, merged);
-            if (l.isPresent()) {
-                return l.get();
+        // first a server whose own working directory resolves its mount point argument to merged,
+        // then one whose relative argument merely ends merged: another mount elsewhere of a directory
+        // with the same name (a "merged" of another container) must not be taken for this one
+        for (boolean exact : new boolean[] {true, false}) {
+            for (Proc p : processes) {
+                Optional<Layers> l = serverLayers(p, merged, exact);
+                if (l.isPresent()) {
+                    return l.get();
+                }
             }
         }
         throw new CliException(ExitCode.BAD_MOUNTPOINT, "cannot find the process serving the " + fsType
@@ -198,6 +203,11 @@ final class MountedLayers {
 
     /** The layers p serves at merged, if p is a layerfs or fuse-overlayfs server of it. */
     static Optional<Layers> serverLayers(Proc p, Path merged) {
+        return serverLayers(p, merged, false);
+    }
+
+    /** As {@link #serverLayers(Proc, Path)}; exact: only if p's own directory resolves its mount point to merged. */
+    static Optional<Layers> serverLayers(Proc p, Path merged, boolean exact) {
         List<String> argv = p.argv();
         if (argv.isEmpty()) {
             return Optional.empty();
@@ -205,11 +215,11 @@ final class MountedLayers {
         String exe = Path.of(argv.get(0)).getFileName() == null ? "" : Path.of(argv.get(0)).getFileName().toString();
         try {
             if (exe.equals("fuse-overlayfs")) {
-                return fuseOverlayfs(p, merged);
+                return fuseOverlayfs(p, merged, exact);
             }
             int main = argv.indexOf(Main.class.getName());
             if (main >= 0) {
-                return layerfs(p, argv.subList(main + 1, argv.size()), merged);
+                return layerfs(p, argv.subList(main + 1, argv.size()), merged, exact);
             }
         } catch (CliException | InvalidPathException | CommandLine.ParameterException e) {
             return Optional.empty(); // not a command line we can read: not the server we look for
@@ -217,7 +227,7 @@ final class MountedLayers {
         return Optional.empty();
     }
 
-    private static Optional<Layers> fuseOverlayfs(Proc p, Path merged) throws CliException {
+    private static Optional<Layers> fuseOverlayfs(Proc p, Path merged, boolean exact) throws CliException {
         List<String> options = new ArrayList<>();
         List<String> positional = new ArrayList<>();
         List<String> argv = p.argv();
@@ -234,7 +244,7 @@ final class MountedLayers {
         if (positional.isEmpty()) {
             return Optional.empty();
         }
-        Path cwd = matchingCwd(p, positional.get(positional.size() - 1), merged);
+        Path cwd = matchingCwd(p, positional.get(positional.size() - 1), merged, exact);
         if (cwd == null) {
             return Optional.empty();
         }
@@ -244,7 +254,8 @@ final class MountedLayers {
                 List.of("fuse-overlayfs reads the same markers as layerfs; its rules were applied")));
     }
 
-    private static Optional<Layers> layerfs(Proc p, List<String> args, Path merged) throws CliException {
+    private static Optional<Layers> layerfs(Proc p, List<String> args, Path merged, boolean exact)
+            throws CliException {
         String[] a = Main.withImplicitMount(args.toArray(String[]::new), Set.of("mount"));
         if (a.length == 0 || !a[0].equals("mount")) {
             return Optional.empty();
@@ -254,7 +265,7 @@ final class MountedLayers {
         CommandLine cl = new CommandLine(m);
         cl.setExpandAtFiles(false);
         cl.parseArgs(Arrays.copyOfRange(a, 1, a.length));
-        if (m.mountpoint == null || matchingCwd(p, m.mountpoint, merged) == null) {
+        if (m.mountpoint == null || matchingCwd(p, m.mountpoint, merged, exact) == null) {
             return Optional.empty();
         }
         MountRequest r = m.request(new PrintWriter(Writer.nullWriter()));
@@ -264,14 +275,15 @@ final class MountedLayers {
 
     /**
      * The working directory against which the mount point argument names merged: the process's own,
-     * or, for a relative argument, merged without the argument's trailing components. Null if neither.
+     * or, for a relative argument and unless exact, merged without the argument's trailing components.
+     * Null if neither.
      */
-    static Path matchingCwd(Proc p, String mountpointArg, Path merged) {
+    static Path matchingCwd(Proc p, String mountpointArg, Path merged, boolean exact) {
         Path arg = Path.of(mountpointArg).normalize();
         if (p.cwd() != null && sameDirectory(p.cwd().resolve(arg).normalize(), merged)) {
             return p.cwd();
         }
-        if (!arg.isAbsolute() && arg.getNameCount() > 0 && merged.endsWith(arg)) {
+        if (!exact && !arg.isAbsolute() && arg.getNameCount() > 0 && merged.endsWith(arg)) {
             int keep = merged.getNameCount() - arg.getNameCount();
             return keep == 0 ? merged.getRoot() : merged.getRoot().resolve(merged.subpath(0, keep));
         }
