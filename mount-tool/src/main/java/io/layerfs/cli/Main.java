@@ -20,6 +20,10 @@ import picocli.CommandLine.UnmatchedArgumentException;
  */
 public final class Main {
     private static final Set<String> TOP_LEVEL_OPTIONS = Set.of("-h", "--help", "-V", "--version");
+    /** Every name {@link #commandLine} answers to, aliases included (MainTest keeps the two equal). */
+    static final Set<String> COMMAND_NAMES = Set.of("mount", "umount", "unmount", "image", "layer", "create", "ps",
+            "rm", "diff", "commit", "gc", "df", "explain", "whiteouts", "lint", "convert", "help");
+    private static final String LIBC_CLASS = "io.layerfs.sys.Sys";
 
     private Main() {
     }
@@ -32,10 +36,17 @@ public final class Main {
 
     /** Runs one command line; the cwd is where relative paths are resolved. */
     static int run(String[] args, Host host, Path cwd, PrintWriter out, PrintWriter err) {
-        CommandLine cli = commandLine(host, cwd);
+        String[] full = withImplicitMount(args, COMMAND_NAMES);
+        CommandLine cli;
+        if (full.length > 0 && full[0].equals("mount")) {
+            preloadLibC();
+            cli = mountCommandLine(host, cwd);
+        } else {
+            cli = commandLine(host, cwd);
+        }
         cli.setOut(out);
         cli.setErr(err);
-        int code = cli.execute(withImplicitMount(args, cli.getSubcommands().keySet()));
+        int code = cli.execute(full);
         out.flush();
         err.flush();
         return code;
@@ -64,6 +75,35 @@ public final class Main {
         return args;
     }
 
+    /**
+     * The start of a mount is the start of every podman container, and building the whole command
+     * tree (picocli reflects over every subcommand's annotations) took longer than the mount itself.
+     * A command line naming {@code mount} gets a tree of {@code layerfs} with only that subcommand,
+     * which parses, helps and fails exactly as the full tree does for it.
+     */
+    static CommandLine mountCommandLine(Host host, Path cwd) {
+        CommandLine cli = new CommandLine(new LayerfsCommand());
+        cli.addSubcommand(new MountCommand(host, cwd));
+        return configured(cli);
+    }
+
+    /**
+     * jnr-ffi builds LibC's native stubs (a few hundred ms) when Sys is first used, late in
+     * a mount. Initializing it on a second thread while picocli parses lets the two overlap; the
+     * mount's own first use of Sys waits for the initialization if it is still running.
+     */
+    private static void preloadLibC() {
+        Thread t = new Thread(() -> {
+            try {
+                Class.forName(LIBC_CLASS, true, Main.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                // The mount's own use of Sys reports the problem.
+            }
+        }, "layerfs-preload-libc");
+        t.setDaemon(true);
+        t.start();
+    }
+
     static CommandLine commandLine(Host host, Path cwd) {
         CommandLine cli = new CommandLine(new LayerfsCommand());
         cli.addSubcommand(new MountCommand(host, cwd));
@@ -82,6 +122,10 @@ public final class Main {
         cli.addSubcommand(new LintCommand(host, cwd));
         cli.addSubcommand(new ConvertCommand(cwd));
         cli.addSubcommand("help", new CommandLine.HelpCommand());
+        return configured(cli);
+    }
+
+    private static CommandLine configured(CommandLine cli) {
         // "@x" is a directory name here, not a file of arguments; settings apply to subcommands added so far.
         cli.setExpandAtFiles(false);
         cli.setParameterExceptionHandler(Main::badArguments);

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The whole command line through {@link Main#run}, on a {@link FakeHost}: output and exit codes. */
@@ -137,6 +138,33 @@ class MainTest {
         Files.createDirectories(dir.resolve("m"));
 
         assertEquals(ExitCode.BAD_LAYER.code, run("m", "-olowerdir=nope"));
+    }
+
+    @Test
+    void commandNames_areTheFullTreesNames() {
+        assertEquals(Main.commandLine(host, dir).getSubcommands().keySet(), Main.COMMAND_NAMES);
+    }
+
+    @Test
+    void mountHelp_isTheSameFromTheMountOnlyTree() {
+        StringWriter full = new StringWriter();
+        CommandLine all = Main.commandLine(host, dir);
+        all.setOut(new PrintWriter(full, true));
+        all.execute("mount", "--help");
+
+        assertEquals(0, run("mount", "--help"));
+        assertEquals(full.toString(), out.toString());
+    }
+
+    @Test
+    void mountUsageError_isTheSameFromTheMountOnlyTree() {
+        StringWriter full = new StringWriter();
+        CommandLine all = Main.commandLine(host, dir);
+        all.setErr(new PrintWriter(full, true));
+        int fullCode = all.execute("mount", "--lowr", "x", "m");
+
+        assertEquals(fullCode, run("mount", "--lowr", "x", "m"));
+        assertEquals(full.toString(), err.toString());
     }
 
     @Test
