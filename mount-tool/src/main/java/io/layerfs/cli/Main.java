@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 import picocli.CommandLine;
@@ -23,13 +24,15 @@ public final class Main {
     /** Every name {@link #commandLine} answers to, aliases included (MainTest keeps the two equal). */
     static final Set<String> COMMAND_NAMES = Set.of("mount", "umount", "unmount", "image", "layer", "create", "ps",
             "rm", "diff", "commit", "gc", "df", "explain", "whiteouts", "lint", "convert", "help");
+    static final String CWD_PROPERTY = "layerfs.cwd";
     private static final String LIBC_CLASS = "io.layerfs.sys.Sys";
 
     private Main() {
     }
 
     public static void main(String[] args) {
-        int code = run(args, LinuxHost.INSTANCE, Path.of("").toAbsolutePath(),
+        // The launcher script starts a detached server in "/" and names the caller's directory.
+        int code = run(args, LinuxHost.INSTANCE, Path.of(System.getProperty(CWD_PROPERTY, "")).toAbsolutePath(),
                 new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         System.exit(code);
     }
@@ -102,6 +105,20 @@ public final class Main {
         }, "layerfs-preload-libc");
         t.setDaemon(true);
         t.start();
+    }
+
+    /** The MERGED argument of a mount command line (either form), if it parses. */
+    static Optional<String> mountpointArgument(String[] args, Path cwd) {
+        CommandLine cli = mountCommandLine(LinuxHost.INSTANCE, cwd);
+        try {
+            ParseResult parsed = cli.parseArgs(withImplicitMount(args, COMMAND_NAMES)).subcommand();
+            if (parsed == null || !(parsed.commandSpec().userObject() instanceof MountCommand mount)) {
+                return Optional.empty();
+            }
+            return Optional.ofNullable(mount.mountpoint);
+        } catch (ParameterException e) {
+            return Optional.empty();
+        }
     }
 
     static CommandLine commandLine(Host host, Path cwd) {
