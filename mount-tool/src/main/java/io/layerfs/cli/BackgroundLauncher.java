@@ -34,6 +34,8 @@ final class BackgroundLauncher {
     static final String READY = "READY";
     static final String CHILD_FLAG = "--daemon-child";
     static final String LOG_FILE = "layerfs.log";
+    /** Set (true) by the launcher script on a mount server it starts detached. */
+    static final String DETACHED_PROPERTY = "layerfs.detached";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     /** How long the parent keeps relaying after READY, until the child has let go of the pipe. */
     private static final long DRAIN_MILLIS = 2000;
@@ -216,8 +218,52 @@ final class BackgroundLauncher {
     /** The background server of the mount at mountpoint (a real path), found by its command line. */
     static Optional<ProcessHandle> findServer(Path mountpoint) {
         return ProcessHandle.allProcesses()
-                .filter(p -> p.info().arguments().map(a -> isServerOf(Arrays.asList(a), mountpoint)).orElse(false))
+                .filter(p -> p.info().arguments().map(Arrays::asList)
+                        .map(a -> isServerOf(a, mountpoint) || isDetachedServerOf(a, mountpoint)).orElse(false))
                 .findFirst();
+    }
+
+    /**
+     * Whether this JVM is a server that the launcher script started detached (one JVM instead of two):
+     * it serves in the background itself, saying READY as a child of {@link #launch} does.
+     */
+    static boolean isDetached() {
+        return Boolean.getBoolean(DETACHED_PROPERTY);
+    }
+
+    /**
+     * A server started by the launcher script has its caller's command line ({@code -o ... MERGED} in
+     * any order): its mount point is found by parsing that line as the server did, from the directory
+     * the script named.
+     */
+    static boolean isDetachedServerOf(List<String> args, Path mountpoint) {
+        if (!args.contains("-D" + DETACHED_PROPERTY + "=true")) {
+            return false;
+        }
+        int main = args.indexOf(Main.class.getName());
+        String cwdPrefix = "-D" + Main.CWD_PROPERTY + "=";
+        Optional<String> cwd = args.stream().filter(a -> a.startsWith(cwdPrefix)).findFirst();
+        if (main < 0 || cwd.isEmpty()) {
+            return false;
+        }
+        Path dir = Path.of(cwd.get().substring(cwdPrefix.length()));
+        return Main.mountpointArgument(args.subList(main + 1, args.size()).toArray(String[]::new), dir)
+                .map(m -> asListed(dir.resolve(m)).equals(mountpoint)).orElse(false);
+    }
+
+    /** As the mount table lists path; a mount point whose server died cannot be resolved, its parent can. */
+    private static Path asListed(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            Path normal = path.normalize();
+            Path parent = normal.getParent();
+            try {
+                return parent == null ? normal : parent.toRealPath().resolve(normal.getFileName());
+            } catch (IOException again) {
+                return normal;
+            }
+        }
     }
 
     static boolean isServerOf(List<String> args, Path mountpoint) {

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 import picocli.CommandLine;
@@ -20,26 +21,35 @@ import picocli.CommandLine.UnmatchedArgumentException;
  */
 public final class Main {
     private static final Set<String> TOP_LEVEL_OPTIONS = Set.of("-h", "--help", "-V", "--version");
+    /** Every name {@link #commandLine} answers to, aliases included (MainTest keeps the two equal). */
+    static final Set<String> COMMAND_NAMES = Set.of("mount", "umount", "unmount", "image", "layer", "create", "ps",
+            "rm", "diff", "commit", "gc", "df", "explain", "whiteouts", "lint", "convert", "help");
+    static final String CWD_PROPERTY = "layerfs.cwd";
+    private static final String LIBC_CLASS = "io.layerfs.sys.Sys";
 
     private Main() {
     }
 
     public static void main(String[] args) {
-        int code = run(args, LinuxHost.INSTANCE, Path.of("").toAbsolutePath(),
+        // The launcher script starts a detached server in "/" and names the caller's directory.
+        int code = run(args, LinuxHost.INSTANCE, Path.of(System.getProperty(CWD_PROPERTY, "")).toAbsolutePath(),
                 new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         System.exit(code);
     }
 
     /** Runs one command line; the cwd is where relative paths are resolved. */
     static int run(String[] args, Host host, Path cwd, PrintWriter out, PrintWriter err) {
-        String[] line = withImplicitMount(args, COMMANDS);
-        // picocli reads the annotations of every command it is given: for `mount`, which podman runs
-        // once per container, only that one (0.45 s of a mount's start went to building them all)
-        CommandLine cli = line.length > 0 && line[0].equals("mount") ? commandLine(host, cwd, false)
-                : commandLine(host, cwd);
+        String[] full = withImplicitMount(args, COMMAND_NAMES);
+        CommandLine cli;
+        if (full.length > 0 && full[0].equals("mount")) {
+            preloadLibC();
+            cli = mountCommandLine(host, cwd);
+        } else {
+            cli = commandLine(host, cwd);
+        }
         cli.setOut(out);
         cli.setErr(err);
-        int code = cli.execute(line);
+        int code = cli.execute(full);
         out.flush();
         err.flush();
         return code;
@@ -68,34 +78,52 @@ public final class Main {
         return args;
     }
 
-    /** The names of the subcommands, aliases included ({@code MainTest} checks them against the commands). */
-    static final Set<String> COMMANDS = Set.of("mount", "umount", "unmount", "image", "layer", "create", "ps", "rm",
-            "diff", "commit", "gc", "df", "explain", "whiteouts", "lint", "convert", "help");
-
-    static CommandLine commandLine(Host host, Path cwd) {
-        return commandLine(host, cwd, true);
-    }
-
-    /** The command line with every subcommand, or with {@code mount} alone. */
-    static CommandLine commandLine(Host host, Path cwd, boolean all) {
+    /**
+     * The start of a mount is the start of every podman container, and building the whole command
+     * tree (picocli reflects over every subcommand's annotations) took longer than the mount itself.
+     * A command line naming {@code mount} gets a tree of {@code layerfs} with only that subcommand,
+     * which parses, helps and fails exactly as the full tree does for it.
+     */
+    static CommandLine mountCommandLine(Host host, Path cwd) {
         CommandLine cli = new CommandLine(new LayerfsCommand());
         cli.addSubcommand(new MountCommand(host, cwd));
-        if (all) {
-            addTheOthers(cli, host, cwd);
-        }
-        // "@x" is a directory name here, not a file of arguments; settings apply to subcommands added so far.
-        cli.setExpandAtFiles(false);
-        cli.setParameterExceptionHandler(Main::badArguments);
-        cli.setExecutionExceptionHandler(Main::failed);
-        appendExitCodes(cli.getCommandSpec());
-        // distinct(): an alias (unmount) maps to the same command as its name.
-        cli.getSubcommands().values().stream().distinct()
-                .filter(sub -> !(sub.getCommand() instanceof CommandLine.HelpCommand))
-                .forEach(sub -> appendExitCodes(sub.getCommandSpec()));
-        return cli;
+        return configured(cli);
     }
 
-    private static void addTheOthers(CommandLine cli, Host host, Path cwd) {
+    /**
+     * jnr-ffi builds LibC's native stubs (a few hundred ms) when Sys is first used, late in
+     * a mount. Initializing it on a second thread while picocli parses lets the two overlap; the
+     * mount's own first use of Sys waits for the initialization if it is still running.
+     */
+    private static void preloadLibC() {
+        Thread t = new Thread(() -> {
+            try {
+                Class.forName(LIBC_CLASS, true, Main.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                // The mount's own use of Sys reports the problem.
+            }
+        }, "layerfs-preload-libc");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** The MERGED argument of a mount command line (either form), if it parses. */
+    static Optional<String> mountpointArgument(String[] args, Path cwd) {
+        CommandLine cli = mountCommandLine(LinuxHost.INSTANCE, cwd);
+        try {
+            ParseResult parsed = cli.parseArgs(withImplicitMount(args, COMMAND_NAMES)).subcommand();
+            if (parsed == null || !(parsed.commandSpec().userObject() instanceof MountCommand mount)) {
+                return Optional.empty();
+            }
+            return Optional.ofNullable(mount.mountpoint);
+        } catch (ParameterException e) {
+            return Optional.empty();
+        }
+    }
+
+    static CommandLine commandLine(Host host, Path cwd) {
+        CommandLine cli = new CommandLine(new LayerfsCommand());
+        cli.addSubcommand(new MountCommand(host, cwd));
         cli.addSubcommand(new UmountCommand(host, cwd));
         cli.addSubcommand(new ImageCommand());
         cli.addSubcommand(new LayerCommand());
@@ -111,6 +139,20 @@ public final class Main {
         cli.addSubcommand(new LintCommand(host, cwd));
         cli.addSubcommand(new ConvertCommand(cwd));
         cli.addSubcommand("help", new CommandLine.HelpCommand());
+        return configured(cli);
+    }
+
+    private static CommandLine configured(CommandLine cli) {
+        // "@x" is a directory name here, not a file of arguments; settings apply to subcommands added so far.
+        cli.setExpandAtFiles(false);
+        cli.setParameterExceptionHandler(Main::badArguments);
+        cli.setExecutionExceptionHandler(Main::failed);
+        appendExitCodes(cli.getCommandSpec());
+        // distinct(): an alias (unmount) maps to the same command as its name.
+        cli.getSubcommands().values().stream().distinct()
+                .filter(sub -> !(sub.getCommand() instanceof CommandLine.HelpCommand))
+                .forEach(sub -> appendExitCodes(sub.getCommandSpec()));
+        return cli;
     }
 
     private static void appendExitCodes(CommandSpec spec) {

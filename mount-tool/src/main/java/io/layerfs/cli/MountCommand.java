@@ -140,7 +140,7 @@ final class MountCommand implements Callable<Integer> {
     public Integer call() throws CliException, InterruptedException {
         PrintWriter err = spec.commandLine().getErr();
         MountRequest request = new Preflight(host).check(request(err));
-        if (daemonChild) {
+        if (daemonChild || (!foreground && BackgroundLauncher.isDetached())) {
             return MountServer.serve(request, debug, () -> BackgroundLauncher.reportReady(
                     spec.commandLine().getOut(), request));
         }

@@ -8,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import picocli.CommandLine;
 
@@ -76,6 +78,24 @@ class BackgroundLauncherTest {
         assertTrue(BackgroundLauncher.isServerOf(args, Path.of("/m")));
         assertFalse(BackgroundLauncher.isServerOf(args, Path.of("/m2")));
         assertFalse(BackgroundLauncher.isServerOf(List.of("mount", "--lower", "/l", "--", "/m"), Path.of("/m")));
+    }
+
+    @Test
+    void isDetachedServerOf_parsesTheCallersCommandLineFromItsDirectory(@TempDir Path dir) throws IOException {
+        Path home = dir.toRealPath();
+        Files.createDirectories(home.resolve("c/merged"));
+        List<String> podman = List.of("-Xshare:auto", "-Dlayerfs.cwd=" + home, "-Dlayerfs.detached=true", "-cp", "a.jar",
+                "io.layerfs.cli.Main", "mount", "-o", "lowerdir=l/top:l/base,upperdir=up,workdir=w", "c/merged");
+        List<String> longForm = List.of("-Dlayerfs.cwd=" + home.resolve("c"), "-Dlayerfs.detached=true",
+                "io.layerfs.cli.Main", "mount", "--lower", "x", "--", "merged");
+
+        assertTrue(BackgroundLauncher.isDetachedServerOf(podman, home.resolve("c/merged")));
+        assertTrue(BackgroundLauncher.isDetachedServerOf(longForm, home.resolve("c/merged")));
+        assertFalse(BackgroundLauncher.isDetachedServerOf(podman, home.resolve("c")));
+        assertFalse(BackgroundLauncher.isDetachedServerOf(
+                podman.stream().filter(a -> !a.startsWith("-Dlayerfs.detached")).toList(), home.resolve("c/merged")));
+        assertFalse(BackgroundLauncher.isDetachedServerOf(List.of("-Dlayerfs.cwd=" + home, "-Dlayerfs.detached=true",
+                "io.layerfs.cli.Main", "mount", "--frob", "c/merged"), home.resolve("c/merged")));
     }
 
     @Test
