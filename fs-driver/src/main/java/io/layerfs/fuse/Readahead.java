@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
+import io.layerfs.sys.MountInfo;
+
 /**
  * Raises the readahead of one FUSE mount to the size of its largest request.
  *
@@ -62,7 +64,7 @@ final class Readahead {
         String found = null;
         for (String line : mountinfo) {
             String[] f = line.split(" ");
-            if (f.length < 7 || !unescape(f[4]).equals(mountpoint)) {
+            if (f.length < 7 || !MountInfo.unescape(f[4]).equals(mountpoint)) {
                 continue;
             }
             int dash = List.of(f).indexOf("-");
@@ -71,35 +73,5 @@ final class Readahead {
             }
         }
         return Optional.ofNullable(found);
-    }
-
-    private static String unescape(String field) {
-        if (field.indexOf('\\') < 0) {
-            return field;
-        }
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < field.length(); i++) {
-            char c = field.charAt(i);
-            if (c == '\\' && isOctal(field, i + 1)) {
-                out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                out.append(c);
-            }
-        }
-        return out.toString();
-    }
-
-    private static boolean isOctal(String s, int from) {
-        if (from + 3 > s.length()) {
-            return false;
-        }
-        for (int i = from; i < from + 3; i++) {
-            char c = s.charAt(i);
-            if (c < '0' || c > '7') {
-                return false;
-            }
-        }
-        return true;
     }
 }
