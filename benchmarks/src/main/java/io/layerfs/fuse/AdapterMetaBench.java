@@ -152,6 +152,6 @@ public class AdapterMetaBench {
 
     @Benchmark
     public int engineReaddir() throws SysException {
-        return fs.readdir(dirHandle).size();
+        return fs.readdir(dirHandle, "/many").size();
     }
 }

@@ -729,7 +729,7 @@ final class DevFuseOps {
     }
 
     /**
-     * READDIR and READDIRPLUS from the listing taken at OPENDIR: offset 0 is the start, "." is
+     * READDIR and READDIRPLUS from the listing taken at the first of them: offset 0 is the start, "." is
      * followed by offset 1, ".." by 2, the i-th name by i + 3. READDIRPLUS gives each name its
      * node and attributes too (one lookup more each; none for "." and "..", which the kernel skips).
      */
@@ -739,8 +739,8 @@ final class DevFuseOps {
         long fh = in.getLong(IN_HEADER);
         long offset = in.getLong(IN_HEADER + 8);
         int limit = OUT_HEADER + Math.min(in.getInt(IN_HEADER + 16), OUT_BUFFER - OUT_HEADER);
-        List<DirItem> items = fs.readdir(fh);
-        String dirPath = plus ? path(node) : null;
+        String dirPath = path(node);
+        List<DirItem> items = fs.readdir(fh, dirPath);
         int at = OUT_HEADER;
         for (long i = Math.max(0, offset); i < items.size() + 2L; i++) {
             String name;

@@ -488,12 +488,12 @@ final class FuseAdapter extends FuseStubFS {
 
     /**
      * Offsets: "." is 1, ".." is 2, the i-th merged name is i + 3. The listing is the snapshot
-     * taken at opendir, so offsets stay valid across calls.
+     * taken at the first readdir, so offsets stay valid across calls.
      */
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
         try {
-            List<DirItem> items = fs.readdir(fi.fh.get());
+            List<DirItem> items = fs.readdir(fi.fh.get(), path);
             FileStat st = dirStat.get();
             long next = offset;
             while (next < items.size() + 2) {

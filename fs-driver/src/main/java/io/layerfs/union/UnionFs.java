@@ -45,7 +45,7 @@ public final class UnionFs implements AutoCloseable {
     private final InodeNumbers inodes;
     private final HardLinks hardLinks;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private final ConcurrentHashMap<Long, List<DirItem>> openDirs = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, OpenDir> openDirs = new ConcurrentHashMap<>();
     private final AtomicLong dirHandles = new AtomicLong();
     private final AtomicLong copyUps = new AtomicLong();
     /** The workdir's work subdirectory seen as a layer: where detached objects live. */
@@ -314,32 +314,63 @@ public final class UnionFs implements AutoCloseable {
 
     // ---- directories --------------------------------------------------------------------------------
 
-    /** Takes a snapshot of the merged listing; its offsets stay stable until {@link #releasedir}. */
+    /**
+     * Opens the directory at path. The merged listing is taken at the first {@link #readdir}, not
+     * here: a kernel that caches listings (FOPEN_CACHE_DIR) opens a directory it will not read.
+     */
     public long opendir(String path) throws SysException {
-        List<DirItem> items;
         Lock r = lock.readLock();
         r.lock();
         try {
-            Entry e = resolver.require(path);
-            if (!e.isDir()) {
+            if (!resolver.require(path).isDir()) {
                 throw new SysException(Errno.ENOTDIR, path);
             }
-            Entry dir = e;
-            items = MergedDirectory.list(sys, e, (l, name, ino) -> itemNumber(dir, l, name, ino));
         } finally {
             r.unlock();
         }
         long h = dirHandles.incrementAndGet();
-        openDirs.put(h, items);
+        openDirs.put(h, new OpenDir());
         return h;
     }
 
-    public List<DirItem> readdir(long handle) throws SysException {
-        List<DirItem> items = openDirs.get(handle);
-        if (items == null) {
+    /**
+     * The merged listing of an open directory, now at path (the caller's current name for it: a
+     * rename between opendir and readdir moves it). Taken at the first call and kept, so offsets
+     * stay stable until {@link #releasedir}; a directory removed before that lists nothing.
+     */
+    public List<DirItem> readdir(long handle, String path) throws SysException {
+        OpenDir dir = openDirs.get(handle);
+        if (dir == null) {
             throw new SysException(Errno.EBADF, "directory handle " + handle);
         }
-        return items;
+        synchronized (dir) {
+            if (dir.items == null) {
+                dir.items = listing(path);
+            }
+            return dir.items;
+        }
+    }
+
+    private List<DirItem> listing(String path) throws SysException {
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.lookup(path);
+            if (e == null) {
+                return List.of();
+            }
+            if (!e.isDir()) {
+                throw new SysException(Errno.ENOTDIR, path);
+            }
+            return MergedDirectory.list(sys, e, (l, name, ino) -> itemNumber(e, l, name, ino));
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** An open directory: its listing, null until the first readdir. */
+    private static final class OpenDir {
+        List<DirItem> items;
     }
 
     public void releasedir(long handle) {
@@ -350,7 +381,7 @@ public final class UnionFs implements AutoCloseable {
     public List<DirItem> list(String path) throws SysException {
         long h = opendir(path);
         try {
-            return readdir(h);
+            return readdir(h, path);
         } finally {
             releasedir(h);
         }
