@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -14,6 +15,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -291,29 +293,59 @@ final class BackgroundLauncher {
         return serverOptions(args);
     }
 
+    /** The server's own JVM options, one per line, each with the measurement behind it. */
+    static final String SERVER_OPTIONS = "server-jvm.options";
+
+    /** Options that set the same thing as the key: given any of them, the key's line is not added. */
+    private static final Map<String, List<String>> SAME_SETTING = Map.of(
+            "-Xmn", List.of("-Xmn", "-XX:NewSize=", "-XX:MaxNewSize="),
+            "-Xms", List.of("-Xms", "-XX:InitialHeapSize="));
+
     /**
-     * The given JVM options and those the server runs best with, unless given already:
-     * <ul>
-     * <li>{@code -Xmn8m}: a young generation of 8 MiB, reused from the cache, instead of a fresh
-     * region of a default young generation (~1/3 of the heap) touched page by page: untar of
-     * 2,000 files, daemon CPU 1.50 s → 1.09 s; RSS after stat of 20,000 files twice 90/153/169 MiB
-     * → 74/81/82 MiB;
-     * <li>{@code -XX:CompileThresholdScaling=0.05}: a mount serves its first requests from a cold
-     * JVM; compiling the request path after a twentieth of the usual calls shortened create of
-     * 1,000 files on a fresh mount from 0.26 s to 0.20 s (it would slow short commands, which do
-     * not get it).
-     * </ul>
+     * The given JVM options and those of {@link #SERVER_OPTIONS} (shared with ./layerfs, which
+     * starts the server itself), each unless the same setting is given already.
      */
     static List<String> serverOptions(List<String> given) {
         List<String> args = new ArrayList<>(given);
-        if (given.stream().noneMatch(a -> a.startsWith("-Xmn") || a.startsWith("-XX:NewSize")
-                || a.startsWith("-XX:MaxNewSize"))) {
-            args.add("-Xmn8m");
-        }
-        if (given.stream().noneMatch(a -> a.startsWith("-XX:CompileThresholdScaling"))) {
-            args.add("-XX:CompileThresholdScaling=0.05");
+        for (String option : serverOptionLines()) {
+            List<String> same = sameSetting(option);
+            if (given.stream().noneMatch(g -> same.stream().anyMatch(g::startsWith))) {
+                args.add(option);
+            }
         }
         return args;
+    }
+
+    /** The prefixes of options that set what option sets: "-XX:Name=" or an -X size option's. */
+    private static List<String> sameSetting(String option) {
+        int eq = option.indexOf('=');
+        if (option.startsWith("-XX:") && eq > 0) {
+            return List.of(option.substring(0, eq + 1));
+        }
+        for (Map.Entry<String, List<String>> e : SAME_SETTING.entrySet()) {
+            if (option.startsWith(e.getKey())) {
+                return e.getValue();
+            }
+        }
+        return List.of(option);
+    }
+
+    static List<String> serverOptionLines() {
+        try (InputStream in = BackgroundLauncher.class.getResourceAsStream(SERVER_OPTIONS)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + SERVER_OPTIONS + " missing from the build");
+            }
+            List<String> lines = new ArrayList<>();
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                String t = line.strip();
+                if (!t.isEmpty() && !t.startsWith("#")) {
+                    lines.add(t);
+                }
+            }
+            return lines;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The child runs in "/", so relative class path entries are made absolute. */
