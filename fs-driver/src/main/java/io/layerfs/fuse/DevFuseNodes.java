@@ -1,7 +1,6 @@
 package io.layerfs.fuse;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 
 /**
@@ -30,27 +29,24 @@ import java.util.List;
 final class DevFuseNodes {
     static final long ROOT_ID = 1;
 
-    /** One name of a node: a name in the directory with node id {@code parent}. */
-    record Name(long parent, String name) {
-        // written out: a record's generated equals/hashCode go through method handles, which the
-        // daemon's C1-only JIT (-XX:TieredStopAtLevel=1) does not inline; these run per lookup
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Name n && n.parent == parent && n.name.equals(name);
-        }
+    /** One name of a node: a name in the directory with node id {@code parent}; an entry of byName. */
+    static final class Name extends NameTable.Key {
+        final Node node;
 
-        @Override
-        public int hashCode() {
-            return 31 * Long.hashCode(parent) + name.hashCode();
+        Name(long parent, String name, Node node) {
+            super(parent, name);
+            this.node = node;
         }
     }
 
-    private static final class Node {
+    static final class Node {
         final long id;
         final long ino;
         long lookups;
-        /** Known names, the most recent first; empty when every known name was unlinked. */
-        final List<Name> names = new ArrayList<>(1);
+        /** The most recently looked up known name; null when every known name was unlinked. */
+        private Name name;
+        /** Its other known names (hard links), the most recent first; null: none. */
+        private List<Name> moreNames;
         /** Open file handles of the node: they reach it when no name does (unlinked while open). */
         List<Long> handles;
         /** xattr names the object is known not to have (null: none known). */
@@ -64,12 +60,52 @@ final class DevFuseNodes {
             this.id = id;
             this.ino = ino;
         }
+
+        /** Makes k the first name, dropping another name of the same key. */
+        void addFirst(Name k) {
+            removeName(k.parent, k.name);
+            if (name != null) {
+                if (moreNames == null) {
+                    moreNames = new ArrayList<>(2);
+                }
+                moreNames.add(0, name);
+            }
+            name = k;
+        }
+
+        /** Drops the name (parent, name) if the node has it. */
+        void removeName(long parent, String child) {
+            if (name != null && name.is(parent, child)) {
+                name = moreNames == null || moreNames.isEmpty() ? null : moreNames.remove(0);
+            } else if (moreNames != null) {
+                moreNames.removeIf(k -> k.is(parent, child));
+            }
+            if (moreNames != null && moreNames.isEmpty()) {
+                moreNames = null;
+            }
+        }
+
+        boolean hasNames() {
+            return name != null;
+        }
+
+        List<Name> names() {
+            List<Name> all = new ArrayList<>();
+            if (name != null) {
+                all.add(name);
+            }
+            if (moreNames != null) {
+                all.addAll(moreNames);
+            }
+            return all;
+        }
     }
 
-    // guarded by this
-    private final HashMap<Long, Node> byId = new HashMap<>();
-    private final HashMap<Long, Node> byIno = new HashMap<>();
-    private final HashMap<Name, Node> byName = new HashMap<>();
+    // guarded by this; one entry per node the kernel holds in each (a few tens of bytes each: the
+    // kernel may hold hundreds of thousands)
+    private final LongMap<Node> byId = new LongMap<>();
+    private final LongMap<Node> byIno = new LongMap<>();
+    private final NameTable<Name> byName = new NameTable<>();
     private long nextId = ROOT_ID + 1;
 
     DevFuseNodes(long rootIno) {
@@ -105,10 +141,10 @@ final class DevFuseNodes {
             return true;
         }
         Node n = byId.get(id);
-        if (n == null || n.names.isEmpty() || depth > 4096) {
+        if (n == null || n.name == null || depth > 4096) {
             return false;
         }
-        Name first = n.names.get(0);
+        Name first = n.name;
         if (!appendPath(first.parent, sb, depth + 1)) {
             return false;
         }
@@ -125,7 +161,7 @@ final class DevFuseNodes {
     /** Whether node id still has a known name (else only its open handles reach it). */
     synchronized boolean hasName(long id) {
         Node n = byId.get(id);
-        return n != null && (id == ROOT_ID || !n.names.isEmpty());
+        return n != null && (id == ROOT_ID || n.hasNames());
     }
 
     /**
@@ -139,14 +175,17 @@ final class DevFuseNodes {
             byId.put(n.id, n);
             byIno.put(ino, n);
         }
-        Name key = new Name(parent, name);
-        Node previous = byName.put(key, n);
-        if (previous != null && previous != n) {
-            previous.names.remove(key);
+        Name known = byName.get(parent, name);
+        if (known == null || known.node != n) {
+            Name key = new Name(parent, name, n);
+            Name previous = byName.put(key);
+            if (previous != null) {
+                previous.node.removeName(parent, name);
+            }
+            known = key;
         }
         if (n.id != ROOT_ID) {
-            n.names.remove(key);
-            n.names.add(0, key);
+            n.addFirst(known);
             n.gone = false;
         }
         n.lookups++;
@@ -259,10 +298,8 @@ final class DevFuseNodes {
         if (byIno.get(n.ino) == n) {
             byIno.remove(n.ino);
         }
-        for (Name key : n.names) {
-            if (byName.get(key) == n) {
-                byName.remove(key);
-            }
+        for (Name key : n.names()) {
+            byName.removeEntry(key);
         }
     }
 
@@ -271,13 +308,14 @@ final class DevFuseNodes {
      * object had no other name, so its number may come back for another object.
      */
     synchronized void removed(long parent, String name, boolean lastName) {
-        Node n = byName.remove(new Name(parent, name));
-        if (n == null) {
+        Name k = byName.remove(parent, name);
+        if (k == null) {
             return;
         }
-        n.names.remove(new Name(parent, name));
+        Node n = k.node;
+        n.removeName(parent, name);
         if (lastName) {
-            n.gone = n.names.isEmpty();
+            n.gone = !n.hasNames();
             if (byIno.get(n.ino) == n) {
                 byIno.remove(n.ino);
             }
@@ -286,27 +324,24 @@ final class DevFuseNodes {
 
     /** The object named {@code from} in its directory is now named {@code to}. */
     synchronized void renamed(long fromParent, String fromName, long toParent, String toName) {
-        Name from = new Name(fromParent, fromName);
-        Name to = new Name(toParent, toName);
-        Node n = byName.remove(from);
-        if (n == null) {
+        Name from = byName.remove(fromParent, fromName);
+        if (from == null) {
             return;
         }
-        int at = n.names.indexOf(from);
-        if (at >= 0) {
-            n.names.remove(at);
+        Node n = from.node;
+        n.removeName(fromParent, fromName);
+        Name to = new Name(toParent, toName, n);
+        Name previous = byName.put(to);
+        if (previous != null && previous.node != n) {
+            previous.node.removeName(toParent, toName);
         }
-        n.names.add(0, to);
-        Node previous = byName.put(to, n);
-        if (previous != null && previous != n) {
-            previous.names.remove(to);
-        }
+        n.addFirst(to);
     }
 
     /** The node id known for {@code name} in {@code parent}, or 0. */
     synchronized long at(long parent, String name) {
-        Node n = byName.get(new Name(parent, name));
-        return n == null ? 0 : n.id;
+        Name k = byName.get(parent, name);
+        return k == null ? 0 : k.node.id;
     }
 
     /** Number of nodes the kernel holds (the root included), for tests. */
