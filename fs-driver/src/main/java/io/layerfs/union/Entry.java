@@ -25,6 +25,12 @@ final class Entry {
      * name itself changes.
      */
     final boolean alias;
+    /**
+     * Bit i set: the directory of dirLayers[i], a lower layer (which never changes), was listed and
+     * holds no {@code .wh.} name, so a lookup below it need not look for an OCI whiteout there.
+     * Set by {@link MergedDirectory#list}; a hint only (a fresh Entry starts without it).
+     */
+    volatile long listedWithoutWhiteouts;
 
     Entry(String path, String rel, Layer top, int type, Layer[] dirLayers, boolean[] xattrWhiteouts) {
         this(path, rel, top, type, dirLayers, xattrWhiteouts, false);

@@ -32,12 +32,15 @@ final class MergedDirectory {
         List<String> hiddenHere = new ArrayList<>();
         Layer[] layers = dir.dirLayers;
         boolean last = layers.length == 1;
+        long withoutWhiteouts = 0;
         for (int i = 0; i < layers.length; i++) {
             Layer l = layers[i];
             hiddenHere.clear();
+            boolean markers = false;
             for (DirEntry d : sys.listDir(l.fd, dir.rel)) {
                 String name = d.name;
                 if (Markers.isMarkerName(name)) {
+                    markers = true;
                     if (!last && name.length() > Markers.WH_PREFIX.length() && !name.equals(Markers.OPAQUE_FILE)) {
                         hiddenHere.add(name.substring(Markers.WH_PREFIX.length()));
                     }
@@ -65,6 +68,12 @@ final class MergedDirectory {
             }
             // .wh.NAME hides NAME below its own layer, not beside it
             seen.addAll(hiddenHere);
+            if (!markers && !l.upper && i < 64) {
+                withoutWhiteouts |= 1L << i;
+            }
+        }
+        if (withoutWhiteouts != 0 && (dir.listedWithoutWhiteouts | withoutWhiteouts) != dir.listedWithoutWhiteouts) {
+            dir.listedWithoutWhiteouts |= withoutWhiteouts;
         }
         return out;
     }

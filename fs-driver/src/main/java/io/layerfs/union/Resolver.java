@@ -49,6 +49,14 @@ final class Resolver {
      * name that does not resolve to a directory (UnionFs.mkdir relies on it).
      */
     Entry lookup(String path) throws SysException {
+        return lookup(path, null);
+    }
+
+    /**
+     * {@link #lookup}; when the entry is not cached and is found, found[0] gets the attributes of
+     * its object in its top layer as the search read them (saves the caller that lstat), else stays.
+     */
+    Entry lookup(String path, Stat[] found) throws SysException {
         if (!detached.isEmpty()) {
             Entry d = detached.get(path);
             if (d != null) {
@@ -73,7 +81,7 @@ final class Resolver {
         if (!parent.isDir()) {
             throw new SysException(Errno.ENOTDIR, path);
         }
-        Entry e = lookupChild(parent, path.substring(slash + 1), path);
+        Entry e = lookupChild(parent, path.substring(slash + 1), path, found);
         if (cache.size() >= MAX_CACHED) {
             cache.clear();
         }
@@ -90,14 +98,14 @@ final class Resolver {
         return e;
     }
 
-    private Entry lookupChild(Entry parent, String name, String path) throws SysException {
+    private Entry lookupChild(Entry parent, String name, String path, Stat[] found) throws SysException {
         if (name.isEmpty() || Markers.isMarkerName(name)) {
             return null;
         }
         if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_MAX) {
             throw new SysException(Errno.ENAMETOOLONG, path);
         }
-        return scan(parent, name, path, 0);
+        return scan(parent, name, path, 0, found);
     }
 
     /**
@@ -105,6 +113,10 @@ final class Resolver {
      * (1 skips the upper: "what would show if the upper's entry went away").
      */
     Entry scan(Entry parent, String name, String path, int from) throws SysException {
+        return scan(parent, name, path, from, null);
+    }
+
+    private Entry scan(Entry parent, String name, String path, int from, Stat[] found) throws SysException {
         String rel = Markers.child(parent.rel, name);
         Layer first = null;
         int firstType = 0;
@@ -115,11 +127,12 @@ final class Resolver {
         // (UTF-8 takes at most 3 bytes per Java char, so the byte count is needed only for long names)
         boolean ociWhiteoutPossible = name.length() * 3 + Markers.WH_PREFIX.length() <= NAME_MAX
                 || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + Markers.WH_PREFIX.length() <= NAME_MAX;
+        long withoutWhiteouts = parent.listedWithoutWhiteouts;
         for (int i = from; i < layers.length; i++) {
             Layer l = layers[i];
             Stat st = sys.lstatOrNull(l.fd, rel);
             if (st == null) {
-                if (ociWhiteoutPossible
+                if (ociWhiteoutPossible && (i >= 64 || (withoutWhiteouts & (1L << i)) == 0)
                         && sys.lstatOrNull(l.fd, Markers.child(parent.rel, Markers.WH_PREFIX + name)) != null) {
                     break;
                 }
@@ -139,10 +152,16 @@ final class Resolver {
                                     false, true);
                         }
                     }
+                    if (found != null) {
+                        found[0] = st;
+                    }
                     break;
                 }
                 dirs = new ArrayList<>(4);
                 xw = new ArrayList<>(4);
+                if (found != null) {
+                    found[0] = st;
+                }
             } else if (!st.isDirectory()) {
                 break;
             }

@@ -171,14 +171,16 @@ public final class UnionFs implements AutoCloseable {
         Lock r = lock.readLock();
         r.lock();
         try {
-            Entry e = resolver.lookup(path);
+            Stat[] found = new Stat[1];
+            Entry e = resolver.lookup(path, found);
             if (traceLookups) {
                 trace.lookup(path, e == null ? null : e.top.toString());
             }
             if (e == null) {
                 throw new SysException(Errno.ENOENT, path);
             }
-            return present(e, sys.lstat(e.top.fd, e.rel));
+            // a lookup that searched the layers has just read the attributes: not twice
+            return present(e, found[0] != null ? found[0] : sys.lstat(e.top.fd, e.rel));
         } finally {
             r.unlock();
         }
