@@ -19,6 +19,11 @@ import io.layerfs.sys.SysException;
  */
 final class CopyUp {
     private static final int BUFFER = 1 << 20;
+    /**
+     * The most one copy_file_range call moves: a bound on how long a copy goes without looking
+     * at its progress hook (and on one uninterruptible syscall).
+     */
+    static final long CHUNK = 8L << 20;
 
     private final Sys sys;
     private final Layer upper;
@@ -32,10 +37,6 @@ final class CopyUp {
         this.sync = sync;
     }
 
-    /**
-     * Copies the object at rel in layer from into the upper at the same rel (whose parent must
-     * exist in the upper). With withData false a regular file is copied empty (open with O_TRUNC).
-     */
     /** How a copy-up moved the data: bytes (holes not counted) and the mechanism. */
     static final class Moved {
         static final Moved NOTHING = new Moved(0, "none");
@@ -48,12 +49,51 @@ final class CopyUp {
         }
     }
 
+    /** Told how far a file's data copy has got, after each chunk (a test hook; null in production). */
+    @FunctionalInterface
+    interface Progress {
+        void copied(String rel, long bytes);
+    }
+
+    /** A copy built in the workdir, not yet in place: {@link #place}d or {@link #discard}ed. */
+    static final class Built {
+        /** Its name in WORKDIR/work. */
+        final String tmp;
+        final Moved moved;
+
+        Built(String tmp, Moved moved) {
+            this.tmp = tmp;
+            this.moved = moved;
+        }
+    }
+
+    private volatile Progress progress;
+
+    void progress(Progress p) {
+        this.progress = p;
+    }
+
+    /**
+     * Copies the object at rel in layer from into the upper at the same rel (whose parent must
+     * exist in the upper). With withData false a regular file is copied empty (open with O_TRUNC).
+     */
     Moved copy(Layer from, String rel, Stat st, boolean withData) throws SysException {
         return copyTo(from, rel, st, withData, upper.fd, rel);
     }
 
     /** The same, to any place on the upper's filesystem (dirfd/name). */
     Moved copyTo(Layer from, String rel, Stat st, boolean withData, int dirfd, String name) throws SysException {
+        Built b = build(from, rel, st, withData);
+        place(b, dirfd, name);
+        return b.moved;
+    }
+
+    /**
+     * Builds a complete, synced copy of the object at rel in layer from in the workdir, where no
+     * lookup sees it. Touches nothing but the lower object and its own new temp name, so it needs
+     * no lock of the union: the slow part of a copy-up runs while other requests go on.
+     */
+    Built build(Layer from, String rel, Stat st, boolean withData) throws SysException {
         String tmp = work.tempName();
         Moved moved = Moved.NOTHING;
         try {
@@ -74,15 +114,33 @@ final class CopyUp {
                     finish(from, rel, st, tmp);
                     break;
             }
-            sys.renameat2(work.fd, tmp, dirfd, name, 0);
-            return moved;
+            return new Built(tmp, moved);
         } catch (SysException e) {
-            try {
-                WorkDir.removeTree(sys, work.fd, tmp);
-            } catch (SysException ignored) {
-                // the workdir is cleared at the next mount
-            }
+            discard(tmp);
             throw e;
+        }
+    }
+
+    /** Renames a built copy into dirfd/name: the one step that makes it visible. */
+    void place(Built b, int dirfd, String name) throws SysException {
+        try {
+            sys.renameat2(work.fd, b.tmp, dirfd, name, 0);
+        } catch (SysException e) {
+            discard(b.tmp);
+            throw e;
+        }
+    }
+
+    /** Removes a built copy that will not be placed. */
+    void discard(Built b) {
+        discard(b.tmp);
+    }
+
+    private void discard(String tmp) {
+        try {
+            WorkDir.removeTree(sys, work.fd, tmp);
+        } catch (SysException ignored) {
+            // the workdir is cleared at the next mount
         }
     }
 
@@ -93,7 +151,7 @@ final class CopyUp {
             try {
                 Moved moved = Moved.NOTHING;
                 if (withData && st.size > 0) {
-                    moved = copyData(src, dst, st.size);
+                    moved = copyData(src, dst, st.size, rel);
                 }
                 if (st.uid != 0 || st.gid != 0) {
                     sys.fchown(dst, st.uid, st.gid);
@@ -166,9 +224,10 @@ final class CopyUp {
         }
     }
 
-    private Moved copyData(int src, int dst, long size) throws SysException {
+    private Moved copyData(int src, int dst, long size, String rel) throws SysException {
         try {
             sys.ficlone(dst, src);
+            reached(rel, size);
             return new Moved(size, "ficlone");
         } catch (SysException e) {
             // not a reflinking filesystem, or src and dst on different ones: copy below
@@ -198,7 +257,7 @@ final class CopyUp {
                 data = off;
                 hole = size;
             }
-            if (!copyRange(src, dst, data, hole - data)) {
+            if (!copyRange(src, dst, data, hole - data, rel)) {
                 method = "read/write";
             }
             bytes += hole - data;
@@ -209,15 +268,16 @@ final class CopyUp {
     }
 
     /** Copies len bytes at off; true if copy_file_range did it, false if it fell back to read/write. */
-    private boolean copyRange(int src, int dst, long off, long len) throws SysException {
+    private boolean copyRange(int src, int dst, long off, long len, String rel) throws SysException {
         long done = 0;
         try {
             while (done < len) {
-                long n = sys.copyFileRange(src, off + done, dst, off + done, len - done);
+                long n = sys.copyFileRange(src, off + done, dst, off + done, Math.min(CHUNK, len - done));
                 if (n == 0) {
                     return true;
                 }
                 done += n;
+                reached(rel, off + done);
             }
             return true;
         } catch (SysException e) {
@@ -237,7 +297,15 @@ final class CopyUp {
                 w += sys.pwrite(dst, java.util.Arrays.copyOfRange(buf, w, n), n - w, off + done + w);
             }
             done += n;
+            reached(rel, off + done);
         }
         return false;
+    }
+
+    private void reached(String rel, long offset) {
+        Progress p = progress;
+        if (p != null) {
+            p.copied(rel, offset);
+        }
     }
 }

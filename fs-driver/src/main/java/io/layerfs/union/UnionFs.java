@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -28,7 +29,9 @@ import io.layerfs.sys.SysException;
  *
  * <p>Locking: operations that only read the union's shape (lookup, getattr, readdir, open for read)
  * hold {@code lock}'s read lock; operations that change it (create, remove, rename, copy-up) hold
- * its write lock. Data reads and writes go straight to the file descriptor and take no lock.
+ * its write lock. Data reads and writes go straight to the file descriptor and take no lock. A
+ * copy-up of a file's data is built in the workdir before the write lock is taken, holding no lock
+ * at all; under the write lock it is only checked and renamed into place ({@link #prepareCopyUp}).
  * Permission checks are the kernel's ({@code default_permissions}); the engine acts as its caller
  * asks and sets the caller's ownership on new objects.
  */
@@ -48,6 +51,11 @@ public final class UnionFs implements AutoCloseable {
     private final ConcurrentHashMap<Long, OpenDir> openDirs = new ConcurrentHashMap<>();
     private final AtomicLong dirHandles = new AtomicLong();
     private final AtomicLong copyUps = new AtomicLong();
+    /**
+     * Copies of lower files being built outside the lock, by the lower object they copy: a second
+     * copy-up of one object waits for the first instead of copying it again (see {@link #prepareCopyUp}).
+     */
+    private final ConcurrentHashMap<LowerObject, PreparedCopy> copying = new ConcurrentHashMap<>();
     /** The workdir's work subdirectory seen as a layer: where detached objects live. */
     private final Layer workLayer;
     /** Names that detach instead of renaming (see {@link #detachNamesStartingWith}); null: none. */
@@ -148,6 +156,11 @@ public final class UnionFs implements AutoCloseable {
     /** Number of objects copied up since the mount started (for tests and tracing). */
     public long copyUpCount() {
         return copyUps.get();
+    }
+
+    /** Sets the hook told of each chunk a file's copy-up moves (tests only; null: none). */
+    void copyUpProgress(CopyUp.Progress p) {
+        copyUp.progress(p);
     }
 
     /**
@@ -409,6 +422,34 @@ public final class UnionFs implements AutoCloseable {
             }
         }
         requireWritable(path);
+        int fd = openIfUp(path, flags, realFlags);
+        if (fd >= 0) {
+            return fd;
+        }
+        boolean withData = (flags & Sys.O_TRUNC) == 0;
+        PreparedCopy p = withData ? prepareCopyUp(path) : null;
+        try {
+            if (p == null && (fd = openIfUp(path, flags, realFlags)) >= 0) {
+                return fd; // copied up by another request meanwhile
+            }
+            Lock w = lock.writeLock();
+            w.lock();
+            try {
+                Entry e = resolver.require(path);
+                if (e.isDir()) {
+                    throw new SysException(Errno.EISDIR, path);
+                }
+                return openForWrite(copyUp(e, withData, p), flags, realFlags);
+            } finally {
+                w.unlock();
+            }
+        } finally {
+            donePreparing(p);
+        }
+    }
+
+    /** Opens path for writing if its object can change in place; -1 if it must be copied up first. */
+    private int openIfUp(String path, int flags, int realFlags) throws SysException {
         Lock r = lock.readLock();
         r.lock();
         try {
@@ -416,22 +457,9 @@ public final class UnionFs implements AutoCloseable {
             if (e.isDir()) {
                 throw new SysException(Errno.EISDIR, path);
             }
-            if (isUp(e)) {
-                return openForWrite(e, flags, realFlags);
-            }
+            return isUp(e) ? openForWrite(e, flags, realFlags) : -1;
         } finally {
             r.unlock();
-        }
-        Lock w = lock.writeLock();
-        w.lock();
-        try {
-            Entry e = resolver.require(path);
-            if (e.isDir()) {
-                throw new SysException(Errno.EISDIR, path);
-            }
-            return openForWrite(copyUp(e, (flags & Sys.O_TRUNC) == 0), flags, realFlags);
-        } finally {
-            w.unlock();
         }
     }
 
@@ -578,6 +606,7 @@ public final class UnionFs implements AutoCloseable {
     /** A hard link: the source is copied up first, then linked inside the upper. */
     public void link(String from, String to) throws SysException {
         requireWritable(to);
+        PreparedCopy p = prepareCopyUp(from);
         Lock w = lock.writeLock();
         w.lock();
         try {
@@ -590,7 +619,7 @@ public final class UnionFs implements AutoCloseable {
             }
             if (resolver.lookup(to) == null) {
                 // copied up before the new name is placed: the link must point at the upper copy
-                String sourceRel = copyUp(s, true).rel;
+                String sourceRel = copyUp(s, true, p).rel;
                 addNameLocked(to, null, -1, (dirfd, name) -> sys.linkat(upper.fd, sourceRel, dirfd, name));
                 resolver.invalidate(from);
             } else {
@@ -598,6 +627,7 @@ public final class UnionFs implements AutoCloseable {
             }
         } finally {
             w.unlock();
+            donePreparing(p);
         }
     }
 
@@ -836,11 +866,13 @@ public final class UnionFs implements AutoCloseable {
      */
     public void rename(String from, String to) throws SysException {
         requireWritable(to);
+        String prefix = detachPrefix;
+        boolean detaching = prefix != null && nameOf(to).startsWith(prefix);
+        PreparedCopy p = detaching || from.equals(to) ? null : prepareCopyUp(from);
         Lock w = lock.writeLock();
         w.lock();
         try {
-            String prefix = detachPrefix;
-            if (prefix != null && nameOf(to).startsWith(prefix)) {
+            if (detaching) {
                 detach(from, to);
                 return;
             }
@@ -885,7 +917,7 @@ public final class UnionFs implements AutoCloseable {
             if (s.isDir() && s.isMerged()) {
                 materialize(s);
             } else if (!s.inUpper()) {
-                s = copyUp(s, true);
+                s = copyUp(s, true, p);
             }
             s = resolver.require(from);
             Entry sParent = resolver.require(parentOf(from));
@@ -931,6 +963,7 @@ public final class UnionFs implements AutoCloseable {
             resolver.invalidateTree(to);
         } finally {
             w.unlock();
+            donePreparing(p);
         }
     }
 
@@ -1101,24 +1134,40 @@ public final class UnionFs implements AutoCloseable {
      */
     private void modify(String path, boolean withData, Change change) throws SysException {
         requireWritable(path);
+        if (changeInPlace(path, change)) {
+            return;
+        }
+        PreparedCopy p = withData ? prepareCopyUp(path) : null;
+        try {
+            if (p == null && changeInPlace(path, change)) {
+                return; // copied up by another request meanwhile
+            }
+            Lock w = lock.writeLock();
+            w.lock();
+            try {
+                Entry e = resolver.require(path);
+                change.apply(e.isDir() ? ensureUpperDir(e) : copyUp(e, withData, p));
+            } finally {
+                w.unlock();
+            }
+        } finally {
+            donePreparing(p);
+        }
+    }
+
+    /** Applies change under the read lock if path's object can change in place; false if it cannot. */
+    private boolean changeInPlace(String path, Change change) throws SysException {
         Lock r = lock.readLock();
         r.lock();
         try {
             Entry e = resolver.require(path);
-            if (isUp(e)) {
-                change.apply(e);
-                return;
+            if (!isUp(e)) {
+                return false;
             }
+            change.apply(e);
+            return true;
         } finally {
             r.unlock();
-        }
-        Lock w = lock.writeLock();
-        w.lock();
-        try {
-            Entry e = resolver.require(path);
-            change.apply(e.isDir() ? ensureUpperDir(e) : copyUp(e, withData));
-        } finally {
-            w.unlock();
         }
     }
 
@@ -1131,6 +1180,14 @@ public final class UnionFs implements AutoCloseable {
 
     /** The entry with its object in the upper, copying it (and its parents) up if needed. */
     private Entry copyUp(Entry e, boolean withData) throws SysException {
+        return copyUp(e, withData, null);
+    }
+
+    /**
+     * The same, using prepared (from {@link #prepareCopyUp}, may be null) if it is a copy of e's
+     * object; otherwise the copy is made here, under the write lock.
+     */
+    private Entry copyUp(Entry e, boolean withData, PreparedCopy prepared) throws SysException {
         if (e.inUpper()) {
             return e;
         }
@@ -1141,7 +1198,7 @@ public final class UnionFs implements AutoCloseable {
             return ensureUpperDir(e);
         }
         ensureUpperDir(resolver.require(parentOf(e.path)));
-        Stat st = copyObject(e, withData);
+        Stat st = copyObject(e, withData, prepared);
         resolver.invalidate(e.path);
         if (st.nlink > 1) {
             linkUpOtherNames(e, st);
@@ -1189,7 +1246,7 @@ public final class UnionFs implements AutoCloseable {
             return dir;
         }
         ensureUpperDir(resolver.require(parentOf(dir.path)));
-        copyObject(dir, true);
+        copyObject(dir, true, null);
         resolver.invalidate(dir.path);
         return resolver.require(dir.path);
     }
@@ -1211,18 +1268,160 @@ public final class UnionFs implements AutoCloseable {
         return resolver.require(e.path);
     }
 
-    /** Copies the object of e up; returns its stat in the layer it came from. */
-    private Stat copyObject(Entry e, boolean withData) throws SysException {
+    /**
+     * Copies the object of e up, placing prepared if it is a copy of that object; returns its stat
+     * in the layer it came from.
+     */
+    private Stat copyObject(Entry e, boolean withData, PreparedCopy prepared) throws SysException {
         Stat st = sys.lstat(e.top.fd, e.rel);
         long number = inodes.of(st);
         String parentRel = parentRel(e.rel);
         Stat parent = sys.lstat(upper.fd, parentRel);
-        CopyUp.Moved moved = copyUp.copy(e.top, e.rel, st, withData);
+        CopyUp.Built built;
+        if (prepared != null && withData && prepared.isCopyOf(e, st)) {
+            built = prepared.built;
+            prepared.placed = true; // placed now, or removed by place if that fails
+        } else {
+            built = copyUp.build(e.top, e.rel, st, withData);
+        }
+        copyUp.place(built, upper.fd, e.rel);
+        CopyUp.Moved moved = built.moved;
         restoreTimes(parentRel, parent);
         trace.copyUp(e.path, e.top.toString(), typeName(st), moved.bytes, moved.method);
         inodes.copiedUp(sys.lstat(upper.fd, e.rel), number);
         copyUps.incrementAndGet();
         return st;
+    }
+
+    /**
+     * The slow half of a copy-up of path's lower file, run before its caller takes the write lock:
+     * builds the copy, data and all, synced, in the workdir while holding no lock of the union, so
+     * lookups, reads and changes elsewhere go on meanwhile. The caller hands the result to
+     * {@link #copyUp(Entry, boolean, PreparedCopy)} under the write lock, which checks that the
+     * name still shows the same lower file and renames the copy into place (a name removed,
+     * replaced or copied up meanwhile leaves the copy unused), and then always to
+     * {@link #donePreparing}, after unlocking.
+     *
+     * <p>One lower file is copied by one request at a time: another that wants it waits, holding
+     * no lock, until the first is done, and then finds it in the upper (or copies it itself if the
+     * first did not place its copy).
+     *
+     * <p>Null where there is nothing to prepare: no such name, a name already in the upper, not a
+     * regular file with data, or a caller that holds the lock (its copy-up runs under the write
+     * lock, which is always correct, only slower for the others).
+     */
+    private PreparedCopy prepareCopyUp(String path) throws SysException {
+        if (upper == null || lock.getReadHoldCount() > 0 || lock.isWriteLockedByCurrentThread()) {
+            return null;
+        }
+        while (true) {
+            PreparedCopy p;
+            Lock r = lock.readLock();
+            r.lock();
+            try {
+                Entry e = resolver.lookup(path);
+                if (e == null || e.type != Stat.S_IFREG || isUp(e) || e.detached) {
+                    return null;
+                }
+                Stat st = sys.lstat(e.top.fd, e.rel);
+                if (!st.isRegular() || st.size == 0) {
+                    return null; // nothing slow to copy
+                }
+                p = new PreparedCopy(e.top, e.rel, st);
+            } catch (SysException e) {
+                return null; // the operation itself, under the lock, reports what is wrong
+            } finally {
+                r.unlock();
+            }
+            PreparedCopy other = copying.putIfAbsent(p.key, p);
+            if (other == null) {
+                try {
+                    p.built = copyUp.build(p.from, p.rel, p.lower, true);
+                } catch (SysException | RuntimeException e) {
+                    donePreparing(p);
+                    throw e;
+                }
+                return p;
+            }
+            try {
+                other.done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SysException(Errno.EINTR, path);
+            }
+        }
+    }
+
+    /** Ends what {@link #prepareCopyUp} began: removes an unplaced copy and lets waiters go on. */
+    private void donePreparing(PreparedCopy p) {
+        if (p == null) {
+            return;
+        }
+        try {
+            if (p.built != null && !p.placed) {
+                copyUp.discard(p.built);
+            }
+        } finally {
+            copying.remove(p.key, p);
+            p.done.countDown();
+        }
+    }
+
+    /**
+     * A lower object, the key of {@link #copying}. Not a record: a record's equals and hashCode
+     * are bootstrapped through method handles at their first call, some 60 ms of CPU in a fresh
+     * server at its first copy-up.
+     */
+    private static final class LowerObject {
+        private final long dev;
+        private final long ino;
+
+        LowerObject(long dev, long ino) {
+            this.dev = dev;
+            this.ino = ino;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof LowerObject && ((LowerObject) o).dev == dev && ((LowerObject) o).ino == ino;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(dev * 31 + ino);
+        }
+    }
+
+    /** A copy of a lower file built in the workdir outside the lock (see {@link #prepareCopyUp}). */
+    private static final class PreparedCopy {
+        final LowerObject key;
+        final Layer from;
+        final String rel;
+        /** The lower file's stat when the copy began. */
+        final Stat lower;
+        /** Opened when the copy is placed or dropped. */
+        final CountDownLatch done = new CountDownLatch(1);
+        /** Set before the copy is handed on; touched by the preparing thread only. */
+        CopyUp.Built built;
+        boolean placed;
+
+        PreparedCopy(Layer from, String rel, Stat lower) {
+            this.key = new LowerObject(lower.dev, lower.ino);
+            this.from = from;
+            this.rel = rel;
+            this.lower = lower;
+        }
+
+        /**
+         * Whether this is a copy of e's object as it is now (st): the same lower file, unchanged
+         * since the copy began. Lowers are not meant to change under a mount; a file that did
+         * anyway is copied again.
+         */
+        boolean isCopyOf(Entry e, Stat st) {
+            return e.top == from && e.rel.equals(rel) && !e.detached && st.dev == lower.dev && st.ino == lower.ino
+                    && st.size == lower.size && st.mtimeSec == lower.mtimeSec && st.mtimeNsec == lower.mtimeNsec
+                    && st.ctimeSec == lower.ctimeSec && st.ctimeNsec == lower.ctimeNsec;
+        }
     }
 
     /**
