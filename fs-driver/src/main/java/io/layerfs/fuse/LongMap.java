@@ -96,10 +96,7 @@ final class LongMap<V> {
             if (v == null) {
                 break;
             }
-            int home = slot(keys[i], mask);
-            // the entry at i stays unless its home is cyclically outside (gap, i]
-            boolean movable = gap <= i ? home <= gap || home > i : home <= gap && home > i;
-            if (movable) {
+            if (mayFill(gap, i, slot(keys[i], mask))) {
                 keys[gap] = keys[i];
                 values[gap] = v;
                 gap = i;
@@ -107,6 +104,14 @@ final class LongMap<V> {
         }
         values[gap] = null;
         keys[gap] = 0;
+    }
+
+    /**
+     * Linear probing's deletion by backward shift: whether the entry at slot i, whose home slot is
+     * home, may move back into the gap, that is, whether its home is not cyclically within (gap, i].
+     */
+    static boolean mayFill(int gap, int i, int home) {
+        return gap <= i ? home <= gap || home > i : home <= gap && home > i;
     }
 
     private void resize(int capacity) {

@@ -100,9 +100,7 @@ final class NameTable<E extends NameTable.Key> {
             if (o == null) {
                 break;
             }
-            int home = ((Key) o).hash & mask;
-            boolean movable = gap <= i ? home <= gap || home > i : home <= gap && home > i;
-            if (movable) {
+            if (LongMap.mayFill(gap, i, ((Key) o).hash & mask)) {
                 slots[gap] = o;
                 gap = i;
             }
