@@ -263,6 +263,9 @@ class DaemonFaultsMountTest {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
+            // the caller must be waiting on the stopped server before the force, else its write may
+            // come after the unmount and land in the plain directory
+            awaitWaitingRequest();
             CompletableFuture<Integer> force = CompletableFuture.supplyAsync(() -> run("umount", "--force", "merged"));
 
             assertEquals(0, force.get(60, TimeUnit.SECONDS), err.toString());
@@ -279,6 +282,20 @@ class DaemonFaultsMountTest {
         }
         assertFalse(server.isAlive());
         assertEquals(List.of("before"), names(upper), "what was written before the hang is in the upper");
+    }
+
+    /** Waits (60 s at most) until the mount's FUSE connection holds a request no one answered yet. */
+    private void awaitWaitingRequest() throws Exception {
+        String device = LinuxHost.INSTANCE.mountTable().find(merged).orElseThrow().device();
+        if (!fusectlMounted()) {
+            assertEquals(0, new ProcessBuilder("mount", "-t", "fusectl", "fusectl", FUSECTL).inheritIO().start().waitFor());
+        }
+        Path waiting = Path.of(FUSECTL, FuseConnections.connectionName(device), "waiting");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (Integer.parseInt(Files.readString(waiting).trim()) == 0) {
+            assertTrue(System.nanoTime() < deadline, "no request reached the stopped server in 60 s");
+            Thread.sleep(10);
+        }
     }
 
     private static void signal(String sig, ProcessHandle p) throws Exception {
