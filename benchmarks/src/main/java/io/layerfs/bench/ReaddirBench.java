@@ -22,7 +22,7 @@ import io.layerfs.union.UnionConfig;
 import io.layerfs.union.UnionFs;
 
 /**
- * The merged listing (opendir: the snapshot readdir serves) of a directory showing 10,000 names
+ * The merged listing (opendir and the first readdir: the snapshot later readdirs serve) of a directory showing 10,000 names
  * from 5 layers, in-process:
  *
  * <pre>
