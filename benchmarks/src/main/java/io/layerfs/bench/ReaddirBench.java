@@ -22,8 +22,8 @@ import io.layerfs.union.UnionConfig;
 import io.layerfs.union.UnionFs;
 
 /**
- * The merged listing (opendir and the first readdir: the snapshot later readdirs serve) of a directory showing 10,000 names
- * from 5 layers, in-process:
+ * The merged listing (opendir and the first readdir: the snapshot later readdirs serve) of a
+ * directory showing 10,000 names from 5 layers, in-process:
  *
  * <pre>
  *   l0 (bottom)  big/ f0-0 .. f0-1999
