@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,6 +50,12 @@ public final class UnionFs implements AutoCloseable {
     private final HardLinks hardLinks;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final ConcurrentHashMap<Long, OpenDir> openDirs = new ConcurrentHashMap<>();
+    /**
+     * Descriptors handed out by {@link #open} and {@link #create} and not released yet: closed by
+     * {@link #close}, so a union closed in-process (tests, an embedding) leaves nothing open on its
+     * layers even when the kernel dropped a RELEASE at unmount.
+     */
+    private final Set<Integer> openFiles = ConcurrentHashMap.newKeySet();
     private final AtomicLong dirHandles = new AtomicLong();
     private final AtomicLong copyUps = new AtomicLong();
     /**
@@ -409,6 +416,10 @@ public final class UnionFs implements AutoCloseable {
      * Returns the file handle: a descriptor of the real file for {@link #read}/{@link #write}.
      */
     public long open(String path, int flags) throws SysException {
+        return tracked(openFile(path, flags));
+    }
+
+    private long openFile(String path, int flags) throws SysException {
         boolean writing = (flags & Sys.O_ACCMODE) != Sys.O_RDONLY || (flags & Sys.O_TRUNC) != 0;
         int realFlags = (flags & ~OPEN_FLAGS_DROPPED) | Sys.O_NOFOLLOW;
         if (!writing) {
@@ -473,6 +484,10 @@ public final class UnionFs implements AutoCloseable {
 
     /** Creates a regular file (O_CREAT) owned by caller and opens it; EEXIST with O_EXCL. */
     public long create(String path, int mode, int flags, Caller caller) throws SysException {
+        return tracked(createFile(path, mode, flags, caller));
+    }
+
+    private long createFile(String path, int mode, int flags, Caller caller) throws SysException {
         requireWritable(path);
         Lock w = lock.writeLock();
         w.lock();
@@ -483,7 +498,7 @@ public final class UnionFs implements AutoCloseable {
                 }
                 w.unlock();
                 w = null;
-                return open(path, flags);
+                return openFile(path, flags);
             }
             NewObject n = prepareNew(path, caller, false);
             int realFlags = (flags & ~OPEN_FLAGS_DROPPED) | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW;
@@ -552,7 +567,16 @@ public final class UnionFs implements AutoCloseable {
     }
 
     public void release(long fh) {
-        sys.close((int) fh);
+        // only once: after close() a late RELEASE must not close a number reused since
+        if (openFiles.remove((int) fh)) {
+            sys.close((int) fh);
+        }
+    }
+
+    /** fd, remembered as open until {@link #release} (or {@link #close}). */
+    private long tracked(long fd) {
+        openFiles.add((int) fd);
+        return fd;
     }
 
     // ---- creating names -----------------------------------------------------------------------------
@@ -1472,6 +1496,12 @@ public final class UnionFs implements AutoCloseable {
 
     @Override
     public void close() {
+        // files the binding never released: a RELEASE still queued when the mount went away
+        for (Integer fd : openFiles) {
+            if (openFiles.remove(fd)) {
+                sys.close(fd);
+            }
+        }
         for (Layer l : layers) {
             sys.closeDirectory(l.fd);
         }
