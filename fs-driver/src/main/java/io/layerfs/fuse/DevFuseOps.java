@@ -739,8 +739,9 @@ final class DevFuseOps {
         long fh = in.getLong(IN_HEADER);
         long offset = in.getLong(IN_HEADER + 8);
         int limit = OUT_HEADER + Math.min(in.getInt(IN_HEADER + 16), OUT_BUFFER - OUT_HEADER);
-        String dirPath = path(node);
-        List<DirItem> items = fs.readdir(fh, dirPath);
+        // the path only where needed: READDIRPLUS looks each name up, READDIR only takes the listing once
+        String dirPath = plus ? path(node) : null;
+        List<DirItem> items = plus ? fs.readdir(fh, dirPath) : fs.readdir(fh, () -> path(node));
         int at = OUT_HEADER;
         for (long i = Math.max(0, offset); i < items.size() + 2L; i++) {
             String name;

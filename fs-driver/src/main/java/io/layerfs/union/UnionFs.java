@@ -361,13 +361,24 @@ public final class UnionFs implements AutoCloseable {
      * stay stable until {@link #releasedir}; a directory removed before that lists nothing.
      */
     public List<DirItem> readdir(long handle, String path) throws SysException {
+        return readdir(handle, () -> path);
+    }
+
+    /** The directory's current path, asked for only when its listing is taken. */
+    @FunctionalInterface
+    public interface DirPath {
+        String get() throws SysException;
+    }
+
+    /** {@link #readdir(long, String)}, with the path built only for the first call. */
+    public List<DirItem> readdir(long handle, DirPath path) throws SysException {
         OpenDir dir = openDirs.get(handle);
         if (dir == null) {
             throw new SysException(Errno.EBADF, "directory handle " + handle);
         }
         synchronized (dir) {
             if (dir.items == null) {
-                dir.items = listing(path);
+                dir.items = listing(path.get());
             }
             return dir.items;
         }
