@@ -1,7 +1,5 @@
 package io.layerfs.fuse;
 
-import java.util.Arrays;
-
 /**
  * A map from long to non-null values: open addressing with linear probing in two parallel arrays,
  * so an entry costs a slot of each (about 20 bytes at the usual load) instead of a HashMap node and
@@ -141,17 +139,5 @@ final class LongMap<V> {
     @Override
     public String toString() {
         return "LongMap(size=" + size + ", capacity=" + keys.length + ")";
-    }
-
-    /** For tests: the keys in slot order. */
-    long[] keysForTest() {
-        long[] out = new long[size];
-        int n = 0;
-        for (int i = 0; i < keys.length; i++) {
-            if (values[i] != null) {
-                out[n++] = keys[i];
-            }
-        }
-        return Arrays.copyOf(out, n);
     }
 }

@@ -72,8 +72,8 @@ final class MergedDirectory {
                 withoutWhiteouts |= 1L << i;
             }
         }
-        if (withoutWhiteouts != 0 && (dir.listedWithoutWhiteouts | withoutWhiteouts) != dir.listedWithoutWhiteouts) {
-            dir.listedWithoutWhiteouts |= withoutWhiteouts;
+        if (withoutWhiteouts != 0) {
+            dir.listedWithoutWhiteouts |= withoutWhiteouts; // a hint: a bit lost to a race costs a probe
         }
         return out;
     }
