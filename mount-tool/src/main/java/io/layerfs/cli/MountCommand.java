@@ -138,16 +138,19 @@ final class MountCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws CliException, InterruptedException {
-        PrintWriter err = spec.commandLine().getErr();
+        return run(spec.commandLine().getOut(), spec.commandLine().getErr());
+    }
+
+    /** The command with its fields set, by picocli or by {@link Main#plainMount}. */
+    int run(PrintWriter out, PrintWriter err) throws CliException, InterruptedException {
         MountRequest request = new Preflight(host).check(request(err));
         if (daemonChild || (!foreground && BackgroundLauncher.isDetached())) {
-            return MountServer.serve(request, debug, () -> BackgroundLauncher.reportReady(
-                    spec.commandLine().getOut(), request));
+            return MountServer.serve(request, debug, () -> BackgroundLauncher.reportReady(out, request));
         }
         if (foreground) {
             return MountServer.serve(request, debug, () -> { });
         }
-        return BackgroundLauncher.launch(request, debug, spec.commandLine().getOut(), err);
+        return BackgroundLauncher.launch(request, debug, out, err);
     }
 
     /**

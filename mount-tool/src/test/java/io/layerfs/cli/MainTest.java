@@ -167,6 +167,59 @@ class MainTest {
         assertEquals(full.toString(), err.toString());
     }
 
+    /** podman's command line is read without picocli; every line read that way must read the same with it. */
+    @Test
+    void plainMount_readsAsPicocliDoes_orLeavesTheLineToIt() {
+        List<String[]> plain = List.of(
+                new String[] {"mount", "-o", "lowerdir=a:b,upperdir=u,workdir=w", "m"},
+                new String[] {"mount", "m", "-o", "lowerdir=a"},
+                new String[] {"mount", "-olowerdir=a,upperdir=u", "-o", "workdir=w", "m"},
+                new String[] {"mount", "-o", "", "m"},
+                new String[] {"mount", "-o", "context=\"x,y\"", "-o", "=a", "mount"},
+                new String[] {"mount", "-o", "lowerdir=@a", "@m"});
+        for (String[] args : plain) {
+            MountCommand fast = Main.plainMount(args, host, dir).orElseThrow(() -> new AssertionError(List.of(args)));
+            CommandLine.ParseResult parsed = Main.mountCommandLine(host, dir).parseArgs(args).subcommand();
+            MountCommand slow = (MountCommand) parsed.commandSpec().userObject();
+            assertEquals(slow.options, fast.options, List.of(args).toString());
+            assertEquals(slow.mountpoint, fast.mountpoint, List.of(args).toString());
+            // nothing else was given
+            assertEquals(Set.of("-o"), parsed.matchedOptions().stream().map(o -> o.shortestName()).collect(
+                    java.util.stream.Collectors.toSet()), List.of(args).toString());
+        }
+        List<String[]> other = List.of(
+                new String[] {"mount", "-o", "x"},
+                new String[] {"mount", "-o", "x", "m", "n"},
+                new String[] {"mount", "-o"},
+                new String[] {"mount", "m", "-o"},
+                new String[] {"mount", "-o", "-f", "m"},
+                new String[] {"mount", "-o-f", "m"},
+                new String[] {"mount", "-o=x", "m"},
+                new String[] {"mount", "-f", "-o", "x", "m"},
+                new String[] {"mount", "--help"},
+                new String[] {"mount", "-o", "x", "--", "m"},
+                new String[] {"mount", "-o", "x", "-", "m"},
+                new String[] {"mount", "--lower", "x", "m"},
+                new String[] {"umount", "m"},
+                new String[] {"mount"});
+        for (String[] args : other) {
+            assertTrue(Main.plainMount(args, host, dir).isEmpty(), List.of(args).toString());
+        }
+    }
+
+    @Test
+    void plainMount_errorsAsThroughPicocli() {
+        // the same one-line error and exit code as the option-parsing path (there --debug makes it a picocli line)
+        int code = run("mount", "-o", "lowerdir=" + dir.resolve("missing"), "m");
+        String fast = err.toString();
+        err.getBuffer().setLength(0);
+        int slow = run("mount", "-o", "lowerdir=" + dir.resolve("missing"), "--volatile", "m");
+
+        assertEquals(slow, code);
+        assertEquals(err.toString(), fast);
+        assertTrue(fast.startsWith("layerfs: "), fast);
+    }
+
     @Test
     void withImplicitMount_onlyForTheFuseOverlayfsForm() {
         Set<String> commands = Set.of("mount", "umount");
