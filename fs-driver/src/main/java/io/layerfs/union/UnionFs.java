@@ -641,7 +641,7 @@ public final class UnionFs implements AutoCloseable {
     /** A hard link: the source is copied up first, then linked inside the upper. */
     public void link(String from, String to) throws SysException {
         requireWritable(to);
-        PreparedCopy p = prepareCopyUp(from);
+        PreparedCopy p = prepareCopyUp(from, () -> resolver.lookup(to) == null);
         Lock w = lock.writeLock();
         w.lock();
         try {
@@ -903,7 +903,8 @@ public final class UnionFs implements AutoCloseable {
         requireWritable(to);
         String prefix = detachPrefix;
         boolean detaching = prefix != null && nameOf(to).startsWith(prefix);
-        PreparedCopy p = detaching || from.equals(to) ? null : prepareCopyUp(from);
+        PreparedCopy p = detaching || from.equals(to) ? null
+                : prepareCopyUp(from, () -> renameChangesAnything(from, to));
         Lock w = lock.writeLock();
         w.lock();
         try {
@@ -911,44 +912,11 @@ public final class UnionFs implements AutoCloseable {
                 detach(from, to);
                 return;
             }
-            Entry s = resolver.require(from);
-            if ("/".equals(from) || "/".equals(to)) {
-                throw new SysException(Errno.EBUSY, from);
-            }
-            Entry dParent = resolver.require(parentOf(to));
-            if (!dParent.isDir()) {
-                throw new SysException(Errno.ENOTDIR, to);
-            }
-            if (from.equals(to)) {
+            if (!renameChangesAnything(from, to)) {
                 return;
             }
-            if (to.startsWith(from + "/")) {
-                throw new SysException(Errno.EINVAL, to);
-            }
+            Entry s = ownName(resolver.require(from));
             String toName = nameOf(to);
-            if (Markers.isMarkerName(toName)) {
-                throw new SysException(Errno.EINVAL, to);
-            }
-            Entry d = resolver.lookup(to);
-            if (d != null) {
-                if (s.isDir() && !d.isDir()) {
-                    throw new SysException(Errno.ENOTDIR, to);
-                }
-                if (!s.isDir() && d.isDir()) {
-                    throw new SysException(Errno.EISDIR, to);
-                }
-                if (d.isDir() && !MergedDirectory.isEmpty(sys, d)) {
-                    throw new SysException(Errno.ENOTEMPTY, to);
-                }
-                if (!s.isDir()) {
-                    Stat a = present(s, sys.lstat(s.top.fd, s.rel));
-                    Stat b = present(d, sys.lstat(d.top.fd, d.rel));
-                    if (a.ino == b.ino) {
-                        return; // two names of one file: rename(2) does nothing
-                    }
-                }
-            }
-            s = ownName(s);
             if (s.isDir() && s.isMerged()) {
                 materialize(s);
             } else if (!s.inUpper()) {
@@ -957,7 +925,7 @@ public final class UnionFs implements AutoCloseable {
             s = resolver.require(from);
             Entry sParent = resolver.require(parentOf(from));
             boolean srcBelow = resolver.visibleBelowUpper(sParent, nameOf(from));
-            dParent = ensureUpperDir(resolver.require(parentOf(to)));
+            Entry dParent = ensureUpperDir(resolver.require(parentOf(to)));
             String toRel = Markers.child(dParent.rel, toName);
             if (s.isDir()) {
                 Entry belowDst = dParent.dirLayers[0].upper ? resolver.scan(dParent, toName, null, 1) : null;
@@ -1000,6 +968,48 @@ public final class UnionFs implements AutoCloseable {
             w.unlock();
             donePreparing(p);
         }
+    }
+
+    /**
+     * rename(2)'s checks before anything moves: throws its error, or says false where the rename
+     * does nothing (a name onto itself, or onto another name of the same file). Under a lock.
+     */
+    private boolean renameChangesAnything(String from, String to) throws SysException {
+        Entry s = resolver.require(from);
+        if ("/".equals(from) || "/".equals(to)) {
+            throw new SysException(Errno.EBUSY, from);
+        }
+        Entry dParent = resolver.require(parentOf(to));
+        if (!dParent.isDir()) {
+            throw new SysException(Errno.ENOTDIR, to);
+        }
+        if (from.equals(to)) {
+            return false;
+        }
+        if (to.startsWith(from + "/")) {
+            throw new SysException(Errno.EINVAL, to);
+        }
+        if (Markers.isMarkerName(nameOf(to))) {
+            throw new SysException(Errno.EINVAL, to);
+        }
+        Entry d = resolver.lookup(to);
+        if (d != null) {
+            if (s.isDir() && !d.isDir()) {
+                throw new SysException(Errno.ENOTDIR, to);
+            }
+            if (!s.isDir() && d.isDir()) {
+                throw new SysException(Errno.EISDIR, to);
+            }
+            if (d.isDir() && !MergedDirectory.isEmpty(sys, d)) {
+                throw new SysException(Errno.ENOTEMPTY, to);
+            }
+            if (!s.isDir()) {
+                Stat a = present(s, sys.lstat(s.top.fd, s.rel));
+                Stat b = present(d, sys.lstat(d.top.fd, d.rel));
+                return a.ino != b.ino; // two names of one file: rename(2) does nothing
+            }
+        }
+        return true;
     }
 
     /**
@@ -1346,6 +1356,22 @@ public final class UnionFs implements AutoCloseable {
      * lock, which is always correct, only slower for the others).
      */
     private PreparedCopy prepareCopyUp(String path) throws SysException {
+        return prepareCopyUp(path, () -> true);
+    }
+
+    /** What an operation checks before it copies up, under the read lock: false or a throw, no copy. */
+    @FunctionalInterface
+    private interface Precondition {
+        boolean holds() throws SysException;
+    }
+
+    /**
+     * {@link #prepareCopyUp(String)} for an operation that may fail or do nothing (a rename onto a
+     * directory, a link onto a taken name): its precondition is checked first, under the read lock,
+     * and where it fails nothing is copied. The operation checks again under the write lock and
+     * reports the failure.
+     */
+    private PreparedCopy prepareCopyUp(String path, Precondition precondition) throws SysException {
         if (upper == null || lock.getReadHoldCount() > 0 || lock.isWriteLockedByCurrentThread()) {
             return null;
         }
@@ -1355,7 +1381,7 @@ public final class UnionFs implements AutoCloseable {
             r.lock();
             try {
                 Entry e = resolver.lookup(path);
-                if (e == null || e.type != Stat.S_IFREG || isUp(e) || e.detached) {
+                if (e == null || e.type != Stat.S_IFREG || isUp(e) || e.detached || !precondition.holds()) {
                     return null;
                 }
                 Stat st = sys.lstat(e.top.fd, e.rel);
