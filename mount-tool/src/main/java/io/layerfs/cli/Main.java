@@ -40,23 +40,20 @@ public final class Main {
     /** Runs one command line; the cwd is where relative paths are resolved. */
     static int run(String[] args, Host host, Path cwd, PrintWriter out, PrintWriter err) {
         String[] full = withImplicitMount(args, COMMAND_NAMES);
-        CommandLine cli;
-        if (full.length > 0 && full[0].equals("mount")) {
+        boolean mount = full.length > 0 && full[0].equals("mount");
+        if (mount) {
             preloadLibC();
-            Optional<MountCommand> plain = plainMount(full, host, cwd);
-            if (plain.isPresent()) {
-                int code = runPlain(plain.get(), out, err);
-                out.flush();
-                err.flush();
-                return code;
-            }
-            cli = mountCommandLine(host, cwd);
-        } else {
-            cli = commandLine(host, cwd);
         }
-        cli.setOut(out);
-        cli.setErr(err);
-        int code = cli.execute(full);
+        Optional<MountCommand> plain = mount ? plainMount(full, host, cwd) : Optional.empty();
+        int code;
+        if (plain.isPresent()) {
+            code = runPlain(plain.get(), out, err);
+        } else {
+            CommandLine cli = mount ? mountCommandLine(host, cwd) : commandLine(host, cwd);
+            cli.setOut(out);
+            cli.setErr(err);
+            code = cli.execute(full);
+        }
         out.flush();
         err.flush();
         return code;
