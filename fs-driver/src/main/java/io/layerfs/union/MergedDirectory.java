@@ -37,7 +37,7 @@ final class MergedDirectory {
             Layer l = layers[i];
             hiddenHere.clear();
             boolean markers = false;
-            for (DirEntry d : sys.listDir(l.fd, dir.rel)) {
+            for (DirEntry d : sys.listDir(l.fd, dir.rel())) {
                 String name = d.name;
                 if (Markers.isMarkerName(name)) {
                     markers = true;
@@ -52,7 +52,7 @@ final class MergedDirectory {
                 int type = typeOf(d.type);
                 if (d.type == DirEntry.DT_CHR || d.type == DirEntry.DT_UNKNOWN
                         || (d.type == DirEntry.DT_REG && dir.xattrWhiteouts[i])) {
-                    String rel = Markers.child(dir.rel, name);
+                    String rel = Markers.child(dir.rel(), name);
                     Stat st = sys.lstatOrNull(l.fd, rel);
                     if (st == null) {
                         continue;

@@ -117,7 +117,7 @@ final class Resolver {
     }
 
     private Entry scan(Entry parent, String name, String path, int from, Stat[] found) throws SysException {
-        String rel = Markers.child(parent.rel, name);
+        String rel = Markers.child(parent.rel(), name);
         Layer first = null;
         int firstType = 0;
         List<Layer> dirs = null;
@@ -133,7 +133,7 @@ final class Resolver {
             Stat st = sys.lstatOrNull(l.fd, rel);
             if (st == null) {
                 if (ociWhiteoutPossible && (i >= 64 || (withoutWhiteouts & (1L << i)) == 0)
-                        && sys.lstatOrNull(l.fd, Markers.child(parent.rel, Markers.WH_PREFIX + name)) != null) {
+                        && sys.lstatOrNull(l.fd, Markers.child(parent.rel(), Markers.WH_PREFIX + name)) != null) {
                     break;
                 }
                 continue;

@@ -200,7 +200,7 @@ public final class UnionFs implements AutoCloseable {
                 throw new SysException(Errno.ENOENT, path);
             }
             // a lookup that searched the layers has just read the attributes: not twice
-            return present(e, found[0] != null ? found[0] : sys.lstat(e.top.fd, e.rel));
+            return present(e, found[0] != null ? found[0] : sys.lstat(e.top.fd, e.rel()));
         } finally {
             r.unlock();
         }
@@ -260,7 +260,7 @@ public final class UnionFs implements AutoCloseable {
     private long originNumber(Entry e, Stat st) throws SysException {
         if (st.isDirectory()) {
             if (e.dirLayers.length > 1) {
-                Stat below = sys.lstatOrNull(e.dirLayers[1].fd, e.rel);
+                Stat below = sys.lstatOrNull(e.dirLayers[1].fd, e.rel());
                 if (below != null && below.isDirectory()) {
                     return inodes.of(below);
                 }
@@ -270,7 +270,7 @@ public final class UnionFs implements AutoCloseable {
         if (!st.isRegular()) {
             return inodes.own(st);
         }
-        byte[] v = sys.lgetxattrAt(upper.fd, e.rel, ForeignOrigins.FUSE_OVERLAYFS_ORIGIN);
+        byte[] v = sys.lgetxattrAt(upper.fd, e.rel(), ForeignOrigins.FUSE_OVERLAYFS_ORIGIN);
         String originRel = v == null ? null : ForeignOrigins.originPath(v);
         if (originRel == null || originRel.isEmpty() || originRel.startsWith("/") || originRel.contains("..")) {
             return inodes.own(st);
@@ -294,7 +294,7 @@ public final class UnionFs implements AutoCloseable {
             return known;
         }
         Entry child = resolver.lookup(childPath(dir.path, name));
-        Stat st = child == null || !child.top.upper ? null : sys.lstatOrNull(child.top.fd, child.rel);
+        Stat st = child == null || !child.top.upper ? null : sys.lstatOrNull(child.top.fd, child.rel());
         return st == null || st.ino != ino ? inodes.of(l.dev, ino) : numberOf(child, st);
     }
 
@@ -306,7 +306,7 @@ public final class UnionFs implements AutoCloseable {
             if (e.type != Stat.S_IFLNK) {
                 throw new SysException(Errno.EINVAL, path);
             }
-            return sys.readlinkat(e.top.fd, e.rel);
+            return sys.readlinkat(e.top.fd, e.rel());
         } finally {
             r.unlock();
         }
@@ -321,7 +321,7 @@ public final class UnionFs implements AutoCloseable {
             if ((mask & 2) != 0 && upper == null) {
                 throw new SysException(Errno.EROFS, path);
             }
-            if (!sys.faccessat(e.top.fd, e.rel, mask & 1) && (mask & 1) != 0) {
+            if (!sys.faccessat(e.top.fd, e.rel(), mask & 1) && (mask & 1) != 0) {
                 throw new SysException(Errno.EACCES, path);
             }
         } finally {
@@ -438,7 +438,7 @@ public final class UnionFs implements AutoCloseable {
             r.lock();
             try {
                 Entry e = resolver.require(path);
-                return sys.openat(e.top.fd, e.rel, realFlags, 0);
+                return sys.openat(e.top.fd, e.rel(), realFlags, 0);
             } finally {
                 r.unlock();
             }
@@ -486,7 +486,7 @@ public final class UnionFs implements AutoCloseable {
     }
 
     private int openForWrite(Entry up, int flags, int realFlags) throws SysException {
-        int fd = sys.openat(up.top.fd, up.rel, realFlags, 0);
+        int fd = sys.openat(up.top.fd, up.rel(), realFlags, 0);
         if ((flags & Sys.O_TRUNC) != 0) {
             sys.ftruncate(fd, 0);
         }
@@ -654,7 +654,7 @@ public final class UnionFs implements AutoCloseable {
             }
             if (resolver.lookup(to) == null) {
                 // copied up before the new name is placed: the link must point at the upper copy
-                String sourceRel = copyUp(s, true, p).rel;
+                String sourceRel = copyUp(s, true, p).rel();
                 addNameLocked(to, null, -1, (dirfd, name) -> sys.linkat(upper.fd, sourceRel, dirfd, name));
                 resolver.invalidate(from);
             } else {
@@ -718,7 +718,7 @@ public final class UnionFs implements AutoCloseable {
         NewObject(Entry parent, String name, boolean replacesWhiteout, Stat parentStat, Caller caller) {
             this.parent = parent;
             this.name = name;
-            this.rel = Markers.child(parent.rel, name);
+            this.rel = Markers.child(parent.rel(), name);
             this.replacesWhiteout = replacesWhiteout;
             this.setgidParent = (parentStat.mode & S_ISGID) != 0;
             this.uid = caller.uid;
@@ -766,7 +766,7 @@ public final class UnionFs implements AutoCloseable {
             throw new SysException(Errno.ENOTDIR, path);
         }
         parent = ensureUpperDir(parent);
-        String rel = Markers.child(parent.rel, name);
+        String rel = Markers.child(parent.rel(), name);
         Stat there = sys.lstatOrNull(upper.fd, rel);
         boolean whiteout = false;
         if (there != null) {
@@ -775,7 +775,7 @@ public final class UnionFs implements AutoCloseable {
             }
             whiteout = true;
         }
-        Stat parentStat = sys.lstat(upper.fd, parent.rel);
+        Stat parentStat = sys.lstat(upper.fd, parent.rel());
         return new NewObject(parent, name, whiteout, parentStat, caller);
     }
 
@@ -793,7 +793,7 @@ public final class UnionFs implements AutoCloseable {
             if (e.detached) {
                 resolver.undetach(path);
                 if (e.top == workLayer) {
-                    sys.unlinkat(work.fd, e.rel, 0);
+                    sys.unlinkat(work.fd, e.rel(), 0);
                 }
                 return;
             }
@@ -836,20 +836,20 @@ public final class UnionFs implements AutoCloseable {
         Entry parent = resolver.require(parentOf(e.path));
         boolean below = resolver.visibleBelowUpper(parent, name);
         if (e.inUpper()) {
-            Stat st = sys.lstat(upper.fd, e.rel);
+            Stat st = sys.lstat(upper.fd, e.rel());
             if (below) {
-                whiteoutOverUpper(e.rel, e.isDir());
+                whiteoutOverUpper(e.rel(), e.isDir());
             } else if (e.isDir()) {
-                removeUpperDir(e.rel);
+                removeUpperDir(e.rel());
             } else {
-                sys.unlinkat(upper.fd, e.rel, 0);
+                sys.unlinkat(upper.fd, e.rel(), 0);
             }
             if (st.nlink <= 1 || e.isDir()) {
                 inodes.forget(st);
             }
         } else {
             parent = ensureUpperDir(parent);
-            makeWhiteout(Markers.child(parent.rel, name));
+            makeWhiteout(Markers.child(parent.rel(), name));
         }
     }
 
@@ -926,11 +926,11 @@ public final class UnionFs implements AutoCloseable {
             Entry sParent = resolver.require(parentOf(from));
             boolean srcBelow = resolver.visibleBelowUpper(sParent, nameOf(from));
             Entry dParent = ensureUpperDir(resolver.require(parentOf(to)));
-            String toRel = Markers.child(dParent.rel, toName);
+            String toRel = Markers.child(dParent.rel(), toName);
             if (s.isDir()) {
                 Entry belowDst = dParent.dirLayers[0].upper ? resolver.scan(dParent, toName, null, 1) : null;
                 if (belowDst != null && belowDst.isDir()) {
-                    sys.lsetxattrAt(upper.fd, s.rel, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+                    sys.lsetxattrAt(upper.fd, s.rel(), Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
                     trace.opaque(to, "renamed over a lower directory");
                 }
                 Stat there = sys.lstatOrNull(upper.fd, toRel);
@@ -938,28 +938,28 @@ public final class UnionFs implements AutoCloseable {
                     removeUpperDir(toRel);
                 } else if (there != null) {
                     // a whiteout: a directory cannot be renamed over it, so swap them
-                    sys.renameat2(upper.fd, s.rel, upper.fd, toRel, Sys.RENAME_EXCHANGE);
+                    sys.renameat2(upper.fd, s.rel(), upper.fd, toRel, Sys.RENAME_EXCHANGE);
                     if (!srcBelow) {
-                        sys.unlinkat(upper.fd, s.rel, 0);
+                        sys.unlinkat(upper.fd, s.rel(), 0);
                     }
                     srcBelow = false;
                     s = null;
                 }
                 if (s != null) {
-                    sys.renameat2(upper.fd, s.rel, upper.fd, toRel, 0);
+                    sys.renameat2(upper.fd, s.rel(), upper.fd, toRel, 0);
                     if (srcBelow) {
-                        makeWhiteout(Markers.child(resolver.require(parentOf(from)).rel, nameOf(from)));
+                        makeWhiteout(Markers.child(resolver.require(parentOf(from)).rel(), nameOf(from)));
                     }
                 }
             } else {
                 try {
-                    sys.renameat2(upper.fd, s.rel, upper.fd, toRel, srcBelow ? Sys.RENAME_WHITEOUT : 0);
+                    sys.renameat2(upper.fd, s.rel(), upper.fd, toRel, srcBelow ? Sys.RENAME_WHITEOUT : 0);
                 } catch (SysException e) {
                     if (!srcBelow || (e.errno() != Errno.EINVAL && e.errno() != Errno.EOPNOTSUPP)) {
                         throw e;
                     }
-                    sys.renameat2(upper.fd, s.rel, upper.fd, toRel, 0);
-                    makeWhiteout(s.rel);
+                    sys.renameat2(upper.fd, s.rel(), upper.fd, toRel, 0);
+                    makeWhiteout(s.rel());
                 }
             }
             resolver.invalidateTree(from);
@@ -1004,8 +1004,8 @@ public final class UnionFs implements AutoCloseable {
                 throw new SysException(Errno.ENOTEMPTY, to);
             }
             if (!s.isDir()) {
-                Stat a = present(s, sys.lstat(s.top.fd, s.rel));
-                Stat b = present(d, sys.lstat(d.top.fd, d.rel));
+                Stat a = present(s, sys.lstat(s.top.fd, s.rel()));
+                Stat b = present(d, sys.lstat(d.top.fd, d.rel()));
                 return a.ino != b.ino; // two names of one file: rename(2) does nothing
             }
         }
@@ -1032,16 +1032,16 @@ public final class UnionFs implements AutoCloseable {
         if (s.inUpper()) {
             boolean below = resolver.visibleBelowUpper(parent, nameOf(from));
             String tmp = work.tempName();
-            sys.renameat2(upper.fd, s.rel, work.fd, tmp, 0);
+            sys.renameat2(upper.fd, s.rel(), work.fd, tmp, 0);
             if (below) {
-                makeWhiteout(s.rel);
+                makeWhiteout(s.rel());
             }
             resolver.detach(new Entry(to, tmp, workLayer, s.type, null, null, true));
         } else {
             // the lower object stays where it is; only its name goes
             parent = ensureUpperDir(parent);
-            makeWhiteout(Markers.child(parent.rel, nameOf(from)));
-            resolver.detach(new Entry(to, s.rel, s.top, s.type, null, null, true));
+            makeWhiteout(Markers.child(parent.rel(), nameOf(from)));
+            resolver.detach(new Entry(to, s.rel(), s.top, s.type, null, null, true));
         }
         resolver.invalidate(from);
     }
@@ -1052,7 +1052,7 @@ public final class UnionFs implements AutoCloseable {
             return e;
         }
         String tmp = work.tempName();
-        copyUp.copyTo(e.top, e.rel, sys.lstat(e.top.fd, e.rel), withData, work.fd, tmp);
+        copyUp.copyTo(e.top, e.rel(), sys.lstat(e.top.fd, e.rel()), withData, work.fd, tmp);
         Entry moved = new Entry(e.path, tmp, workLayer, e.type, null, null, true);
         resolver.detach(moved);
         return moved;
@@ -1075,18 +1075,18 @@ public final class UnionFs implements AutoCloseable {
         }
         dir = resolver.require(dir.path);
         if (dir.isMerged()) {
-            Stat before = sys.lstat(upper.fd, dir.rel);
-            sys.lsetxattrAt(upper.fd, dir.rel, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+            Stat before = sys.lstat(upper.fd, dir.rel());
+            sys.lsetxattrAt(upper.fd, dir.rel(), Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
             trace.opaque(dir.path, "copied up whole to be renamed");
-            for (io.layerfs.sys.DirEntry d : sys.listDir(upper.fd, dir.rel)) {
-                String rel = Markers.child(dir.rel, d.name);
+            for (io.layerfs.sys.DirEntry d : sys.listDir(upper.fd, dir.rel())) {
+                String rel = Markers.child(dir.rel(), d.name);
                 Stat st = sys.lstatOrNull(upper.fd, rel);
                 if (st != null && (Markers.isMarkerName(d.name)
                         || Markers.isWhiteoutObject(sys, upper, rel, st, dir.xattrWhiteouts[0]))) {
                     sys.unlinkat(upper.fd, rel, 0);
                 }
             }
-            restoreTimes(dir.rel, before);
+            restoreTimes(dir.rel(), before);
             resolver.invalidateTree(dir.path);
         }
     }
@@ -1094,12 +1094,12 @@ public final class UnionFs implements AutoCloseable {
     // ---- attributes ---------------------------------------------------------------------------------
 
     public void chmod(String path, int mode) throws SysException {
-        modify(path, true, e -> sys.fchmodat(e.top.fd, e.rel, mode & 07777));
+        modify(path, true, e -> sys.fchmodat(e.top.fd, e.rel(), mode & 07777));
     }
 
     /** chown without following symlinks; -1 leaves uid or gid unchanged. */
     public void chown(String path, int uid, int gid) throws SysException {
-        modify(path, true, e -> sys.lchownat(e.top.fd, e.rel, uid, gid));
+        modify(path, true, e -> sys.lchownat(e.top.fd, e.rel(), uid, gid));
     }
 
     public void truncate(String path, long size) throws SysException {
@@ -1107,7 +1107,7 @@ public final class UnionFs implements AutoCloseable {
             if (e.isDir()) {
                 throw new SysException(Errno.EISDIR, path);
             }
-            int fd = sys.openat(e.top.fd, e.rel, Sys.O_WRONLY | Sys.O_NOFOLLOW, 0);
+            int fd = sys.openat(e.top.fd, e.rel(), Sys.O_WRONLY | Sys.O_NOFOLLOW, 0);
             try {
                 sys.ftruncate(fd, size);
             } finally {
@@ -1118,7 +1118,7 @@ public final class UnionFs implements AutoCloseable {
 
     /** utimensat without following symlinks; nsec values may be Sys.UTIME_NOW or Sys.UTIME_OMIT. */
     public void utimens(String path, long aSec, long aNsec, long mSec, long mNsec) throws SysException {
-        modify(path, true, e -> sys.lutimensat(e.top.fd, e.rel, aSec, aNsec, mSec, mNsec));
+        modify(path, true, e -> sys.lutimensat(e.top.fd, e.rel(), aSec, aNsec, mSec, mNsec));
     }
 
     public byte[] getxattr(String path, String name) throws SysException {
@@ -1129,7 +1129,7 @@ public final class UnionFs implements AutoCloseable {
         r.lock();
         try {
             Entry e = resolver.require(path);
-            byte[] v = sys.lgetxattrAt(e.top.fd, e.rel, name);
+            byte[] v = sys.lgetxattrAt(e.top.fd, e.rel(), name);
             if (v == null) {
                 throw new SysException(Errno.ENODATA, name);
             }
@@ -1144,7 +1144,7 @@ public final class UnionFs implements AutoCloseable {
         r.lock();
         try {
             Entry e = resolver.require(path);
-            List<String> names = sys.llistxattrAt(e.top.fd, e.rel);
+            List<String> names = sys.llistxattrAt(e.top.fd, e.rel());
             names.removeIf(Markers::isPrivateXattr);
             return names;
         } finally {
@@ -1156,14 +1156,14 @@ public final class UnionFs implements AutoCloseable {
         if (Markers.isPrivateXattr(name)) {
             throw new SysException(Errno.EPERM, name);
         }
-        modify(path, true, e -> sys.lsetxattrAt(e.top.fd, e.rel, name, value, flags));
+        modify(path, true, e -> sys.lsetxattrAt(e.top.fd, e.rel(), name, value, flags));
     }
 
     public void removexattr(String path, String name) throws SysException {
         if (Markers.isPrivateXattr(name)) {
             throw new SysException(Errno.ENODATA, name);
         }
-        modify(path, true, e -> sys.lremovexattrAt(e.top.fd, e.rel, name));
+        modify(path, true, e -> sys.lremovexattrAt(e.top.fd, e.rel(), name));
     }
 
     /** A change to the object of an entry whose object is in the upper (or the workdir). */
@@ -1273,13 +1273,13 @@ public final class UnionFs implements AutoCloseable {
             if (other == null || other.top != copied.top) {
                 continue;
             }
-            Stat st = sys.lstatOrNull(other.top.fd, other.rel);
+            Stat st = sys.lstatOrNull(other.top.fd, other.rel());
             if (st == null || st.ino != lowerStat.ino || st.dev != lowerStat.dev) {
                 continue;
             }
-            String parentRel = ensureUpperDir(resolver.require(parentOf(path))).rel;
+            String parentRel = ensureUpperDir(resolver.require(parentOf(path))).rel();
             Stat parent = sys.lstat(upper.fd, parentRel);
-            sys.linkat(upper.fd, copied.rel, upper.fd, other.rel);
+            sys.linkat(upper.fd, copied.rel(), upper.fd, other.rel());
             restoreTimes(parentRel, parent);
             resolver.invalidate(path);
         }
@@ -1304,10 +1304,10 @@ public final class UnionFs implements AutoCloseable {
         if (!e.alias) {
             return e;
         }
-        String parentRel = ensureUpperDir(resolver.require(parentOf(e.path))).rel;
+        String parentRel = ensureUpperDir(resolver.require(parentOf(e.path))).rel();
         String rel = Markers.child(parentRel, nameOf(e.path));
         Stat parent = sys.lstat(upper.fd, parentRel);
-        sys.linkat(upper.fd, e.rel, upper.fd, rel);
+        sys.linkat(upper.fd, e.rel(), upper.fd, rel);
         restoreTimes(parentRel, parent);
         resolver.invalidate(e.path);
         return resolver.require(e.path);
@@ -1318,22 +1318,22 @@ public final class UnionFs implements AutoCloseable {
      * in the layer it came from.
      */
     private Stat copyObject(Entry e, boolean withData, PreparedCopy prepared) throws SysException {
-        Stat st = sys.lstat(e.top.fd, e.rel);
+        Stat st = sys.lstat(e.top.fd, e.rel());
         long number = inodes.of(st);
-        String parentRel = parentRel(e.rel);
+        String parentRel = parentRel(e.rel());
         Stat parent = sys.lstat(upper.fd, parentRel);
         CopyUp.Built built;
         if (prepared != null && withData && prepared.isCopyOf(e, st)) {
             built = prepared.built;
             prepared.placed = true; // placed now, or removed by place if that fails
         } else {
-            built = copyUp.build(e.top, e.rel, st, withData);
+            built = copyUp.build(e.top, e.rel(), st, withData);
         }
-        copyUp.place(built, upper.fd, e.rel);
+        copyUp.place(built, upper.fd, e.rel());
         CopyUp.Moved moved = built.moved;
         restoreTimes(parentRel, parent);
         trace.copyUp(e.path, e.top.toString(), typeName(st), moved.bytes, moved.method);
-        inodes.copiedUp(sys.lstat(upper.fd, e.rel), number);
+        inodes.copiedUp(sys.lstat(upper.fd, e.rel()), number);
         copyUps.incrementAndGet();
         return st;
     }
@@ -1384,11 +1384,11 @@ public final class UnionFs implements AutoCloseable {
                 if (e == null || e.type != Stat.S_IFREG || isUp(e) || e.detached || !precondition.holds()) {
                     return null;
                 }
-                Stat st = sys.lstat(e.top.fd, e.rel);
+                Stat st = sys.lstat(e.top.fd, e.rel());
                 if (!st.isRegular() || st.size == 0) {
                     return null; // nothing slow to copy
                 }
-                p = new PreparedCopy(e.top, e.rel, st);
+                p = new PreparedCopy(e.top, e.rel(), st);
             } catch (SysException e) {
                 return null; // the operation itself, under the lock, reports what is wrong
             } finally {
@@ -1479,7 +1479,7 @@ public final class UnionFs implements AutoCloseable {
          * anyway is copied again.
          */
         boolean isCopyOf(Entry e, Stat st) {
-            return e.top == from && e.rel.equals(rel) && !e.detached && st.dev == lower.dev && st.ino == lower.ino
+            return e.top == from && e.rel().equals(rel) && !e.detached && st.dev == lower.dev && st.ino == lower.ino
                     && st.size == lower.size && st.mtimeSec == lower.mtimeSec && st.mtimeNsec == lower.mtimeNsec
                     && st.ctimeSec == lower.ctimeSec && st.ctimeNsec == lower.ctimeNsec;
         }
