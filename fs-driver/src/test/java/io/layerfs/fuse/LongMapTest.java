@@ -15,15 +15,15 @@ class LongMapTest {
     void longMap_randomPutGetRemove_matchesHashMap() {
         for (long seed = 1; seed <= 5; seed++) {
             Random rnd = new Random(seed);
-            LongMap<String> map = new LongMap<>();
-            Map<Long, String> model = new HashMap<>();
+            LongMap<Keyed> map = new LongMap<>(Keyed::key);
+            Map<Long, Keyed> model = new HashMap<>();
             // keys from a small range collide and form long runs; some far apart and negative
             for (int op = 0; op < 200_000; op++) {
                 long key = op % 3 == 0 ? rnd.nextLong() : rnd.nextInt(op < 100_000 ? 5_000 : 300) * 64L;
                 int what = rnd.nextInt(10);
                 if (what < 5) {
-                    String v = "v" + op;
-                    assertEquals(model.put(key, v), map.put(key, v), "put " + key);
+                    Keyed v = new Keyed(key, "v" + op);
+                    assertEquals(model.put(key, v), map.put(v), "put " + key);
                 } else if (what < 8) {
                     assertEquals(model.remove(key), map.remove(key), "remove " + key);
                 } else {
@@ -31,7 +31,7 @@ class LongMapTest {
                 }
                 assertEquals(model.size(), map.size());
             }
-            for (Map.Entry<Long, String> e : model.entrySet()) {
+            for (Map.Entry<Long, Keyed> e : model.entrySet()) {
                 assertEquals(e.getValue(), map.get(e.getKey()));
             }
         }
@@ -39,9 +39,9 @@ class LongMapTest {
 
     @Test
     void longMap_growsAndShrinks_keepingEntries() {
-        LongMap<Long> map = new LongMap<>();
+        LongMap<Long> map = new LongMap<>(v -> v);
         for (long k = 0; k < 100_000; k++) {
-            map.put(k, k);
+            map.put(k);
         }
         for (long k = 0; k < 99_990; k++) {
             assertEquals(k, map.remove(k));
@@ -52,6 +52,9 @@ class LongMapTest {
             assertEquals(k, map.get(k));
         }
         assertNull(map.get(5));
+    }
+
+    private record Keyed(long key, String payload) {
     }
 
     private static final class Item extends NameTable.Key {
