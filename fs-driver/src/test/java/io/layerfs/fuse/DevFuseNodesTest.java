@@ -78,6 +78,29 @@ class DevFuseNodesTest {
     }
 
     @Test
+    void ownNameRemovedThenBack_renamed_forgetDropsEveryName() {
+        long a = nodes.looked(1, "a", 300); // a new node is its own first name
+        nodes.looked(1, "b", 300); // a hard link
+        nodes.removed(1, "a", false); // the name the node was created with goes
+        assertEquals(0, nodes.at(1, "a"));
+        assertEquals("/b", nodes.path(a));
+        assertEquals(a, nodes.looked(1, "a", 300)); // linked again under that name
+        assertEquals("/a", nodes.path(a));
+        nodes.renamed(1, "a", 1, "c");
+        assertEquals("/c", nodes.path(a));
+        assertEquals(a, nodes.at(1, "b"));
+        nodes.forget(a, 3);
+        assertNull(nodes.path(a));
+        assertEquals(0, nodes.at(1, "a"));
+        assertEquals(0, nodes.at(1, "b"));
+        assertEquals(0, nodes.at(1, "c"));
+        assertEquals(1, nodes.size());
+        long again = nodes.looked(1, "b", 300);
+        assertNotEquals(a, again);
+        assertEquals("/b", nodes.path(again));
+    }
+
+    @Test
     void forget_root_isKept() {
         nodes.forget(DevFuseNodes.ROOT_ID, 5);
         assertEquals("/", nodes.path(DevFuseNodes.ROOT_ID));
