@@ -3,6 +3,7 @@ package io.layerfs.cli;
 import java.io.IOException;
 
 import io.layerfs.fuse.FuseMount;
+import io.layerfs.sys.NativeHeap;
 import io.layerfs.union.JsonLinesTrace;
 import io.layerfs.union.Trace;
 import io.layerfs.union.UnionConfig;
@@ -14,6 +15,14 @@ import io.layerfs.union.UnionFs;
  * turns into a clean unmount.
  */
 final class MountServer {
+    /**
+     * When the server gives free C-heap memory back (see {@link NativeHeap}): once the JVM has freed
+     * its start-up compiler memory (it does every 5 s), then now and then, after the compiles and
+     * copy-up threads of busy spells.
+     */
+    private static final long TRIM_FIRST_MILLIS = 6_000;
+    private static final long TRIM_PERIOD_MILLIS = 30_000;
+
     private MountServer() {
     }
 
@@ -55,6 +64,7 @@ final class MountServer {
         // Runs on SIGTERM, SIGINT and System.exit; the main thread runs it too once unmounted.
         Runtime.getRuntime().addShutdownHook(new Thread(shutdown::run, "layerfs-unmount"));
         onReady.run();
+        NativeHeap.trimPeriodically(TRIM_FIRST_MILLIS, TRIM_PERIOD_MILLIS);
         try {
             mount.awaitUnmount();
         } finally {

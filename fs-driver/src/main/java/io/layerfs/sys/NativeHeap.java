@@ -1,0 +1,72 @@
+package io.layerfs.sys;
+
+import jnr.ffi.LibraryLoader;
+
+/**
+ * Gives the free memory of the C heap back to the system: glibc's {@code malloc_trim(0)}.
+ *
+ * <p>A mount's JVM mallocs about 13 MiB for its compiler while it starts (C1's arenas). The JVM
+ * frees that memory a few seconds later, but glibc keeps freed memory for the next malloc, so
+ * every mount kept it: a mount's RSS was 66 MiB after mounting and still 66 MiB idle. Trimmed, it
+ * is 53 MiB. (HotSpot can do this itself, {@code -XX:TrimNativeHeapInterval}, but only from 17.0.9
+ * on and as an experimental option, and a JVM older than that refuses to start with it.)
+ *
+ * <p>Without glibc (no {@code malloc_trim} in libc) this does nothing.
+ */
+public final class NativeHeap {
+    /** Public only because jnr-ffi generates its implementation in another class loader. */
+    public interface Malloc {
+        int malloc_trim(long pad);
+    }
+
+    private NativeHeap() {
+    }
+
+    private static final class Holder {
+        static final Malloc MALLOC = load();
+
+        private static Malloc load() {
+            try {
+                return LibraryLoader.create(Malloc.class).failImmediately().load("c");
+            } catch (RuntimeException | LinkageError e) {
+                return null;
+            }
+        }
+    }
+
+    /** Whether this libc can trim its heap (glibc). */
+    public static boolean available() {
+        return Holder.MALLOC != null;
+    }
+
+    /** Trims the C heap now; true if memory went back to the system. */
+    public static boolean trim() {
+        Malloc m = Holder.MALLOC;
+        return m != null && m.malloc_trim(0) == 1;
+    }
+
+    /**
+     * Trims the C heap {@code firstMillis} from now (after the JVM has freed its start-up compiler
+     * memory, which it does every 5 s) and then every {@code periodMillis}, on a daemon thread, for
+     * as long as the process runs.
+     */
+    public static void trimPeriodically(long firstMillis, long periodMillis) {
+        Thread t = new Thread(() -> {
+            try {
+                Thread.sleep(firstMillis);
+                if (!available()) {
+                    return;
+                }
+                while (true) {
+                    trim();
+                    Thread.sleep(periodMillis);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "layerfs-trim-heap");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
+    }
+}
