@@ -33,11 +33,12 @@ final class MergedDirectory {
         Layer[] layers = dir.dirLayers;
         boolean last = layers.length == 1;
         long withoutWhiteouts = 0;
+        String dirRel = dir.rel();
         for (int i = 0; i < layers.length; i++) {
             Layer l = layers[i];
             hiddenHere.clear();
             boolean markers = false;
-            for (DirEntry d : sys.listDir(l.fd, dir.rel())) {
+            for (DirEntry d : sys.listDir(l.fd, dirRel)) {
                 String name = d.name;
                 if (Markers.isMarkerName(name)) {
                     markers = true;
@@ -52,7 +53,7 @@ final class MergedDirectory {
                 int type = typeOf(d.type);
                 if (d.type == DirEntry.DT_CHR || d.type == DirEntry.DT_UNKNOWN
                         || (d.type == DirEntry.DT_REG && dir.xattrWhiteouts[i])) {
-                    String rel = Markers.child(dir.rel(), name);
+                    String rel = Markers.child(dirRel, name);
                     Stat st = sys.lstatOrNull(l.fd, rel);
                     if (st == null) {
                         continue;

@@ -117,7 +117,10 @@ final class Resolver {
     }
 
     private Entry scan(Entry parent, String name, String path, int from, Stat[] found) throws SysException {
-        String rel = Markers.child(parent.rel(), name);
+        String parentRel = parent.rel();
+        String rel = Markers.child(parentRel, name);
+        // the .wh. name to probe for, built at the first layer that lacks the name, then reused
+        String whiteoutRel = null;
         Layer first = null;
         int firstType = 0;
         List<Layer> dirs = null;
@@ -132,9 +135,13 @@ final class Resolver {
             Layer l = layers[i];
             Stat st = sys.lstatOrNull(l.fd, rel);
             if (st == null) {
-                if (ociWhiteoutPossible && (i >= 64 || (withoutWhiteouts & (1L << i)) == 0)
-                        && sys.lstatOrNull(l.fd, Markers.child(parent.rel(), Markers.WH_PREFIX + name)) != null) {
-                    break;
+                if (ociWhiteoutPossible && (i >= 64 || (withoutWhiteouts & (1L << i)) == 0)) {
+                    if (whiteoutRel == null) {
+                        whiteoutRel = Markers.child(parentRel, Markers.WH_PREFIX + name);
+                    }
+                    if (sys.lstatOrNull(l.fd, whiteoutRel) != null) {
+                        break;
+                    }
                 }
                 continue;
             }

@@ -1075,18 +1075,19 @@ public final class UnionFs implements AutoCloseable {
         }
         dir = resolver.require(dir.path);
         if (dir.isMerged()) {
-            Stat before = sys.lstat(upper.fd, dir.rel());
-            sys.lsetxattrAt(upper.fd, dir.rel(), Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+            String dirRel = dir.rel();
+            Stat before = sys.lstat(upper.fd, dirRel);
+            sys.lsetxattrAt(upper.fd, dirRel, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
             trace.opaque(dir.path, "copied up whole to be renamed");
-            for (io.layerfs.sys.DirEntry d : sys.listDir(upper.fd, dir.rel())) {
-                String rel = Markers.child(dir.rel(), d.name);
+            for (io.layerfs.sys.DirEntry d : sys.listDir(upper.fd, dirRel)) {
+                String rel = Markers.child(dirRel, d.name);
                 Stat st = sys.lstatOrNull(upper.fd, rel);
                 if (st != null && (Markers.isMarkerName(d.name)
                         || Markers.isWhiteoutObject(sys, upper, rel, st, dir.xattrWhiteouts[0]))) {
                     sys.unlinkat(upper.fd, rel, 0);
                 }
             }
-            restoreTimes(dir.rel(), before);
+            restoreTimes(dirRel, before);
             resolver.invalidateTree(dir.path);
         }
     }
