@@ -74,6 +74,21 @@ final class DevFuseNodes {
             return extra;
         }
 
+        /** Its open file handles, or null. */
+        private List<Long> handles() {
+            return extra == null ? null : extra.handles;
+        }
+
+        /** Whether the object is known not to have xattr {@code xattr}. */
+        private boolean knownAbsent(String xattr) {
+            return extra != null && extra.absentXattrs != null && extra.absentXattrs.contains(xattr);
+        }
+
+        /** SETXATTR/REMOVEXATTR count so far (see {@link Extra#xattrChanges}). */
+        private long xattrChanges() {
+            return extra == null ? 0 : extra.xattrChanges;
+        }
+
         /** Makes k the first name, dropping another name of the same key. */
         void addFirst(Name k) {
             removeName(k.parent, k.name);
@@ -241,15 +256,15 @@ final class DevFuseNodes {
     /** A file handle of node id was released. */
     synchronized void released(long id, long fh) {
         Node n = byId.get(id);
-        if (n != null && n.extra != null && n.extra.handles != null) {
-            n.extra.handles.remove(fh);
+        if (n != null && n.handles() != null) {
+            n.handles().remove(fh);
         }
     }
 
     /** An open file handle of node id, or -1. */
     synchronized long anyHandle(long id) {
         Node n = byId.get(id);
-        List<Long> handles = n == null || n.extra == null ? null : n.extra.handles;
+        List<Long> handles = n == null ? null : n.handles();
         return handles == null || handles.isEmpty() ? -1 : handles.get(0);
     }
 
@@ -264,8 +279,7 @@ final class DevFuseNodes {
      */
     synchronized boolean knownAbsent(long id, String name) {
         Node n = byId.get(id);
-        return n != null && n.extra != null && n.extra.absentXattrs != null
-                && n.extra.absentXattrs.contains(name);
+        return n != null && n.knownAbsent(name);
     }
 
     /** What {@link #xattrStampUnlessAbsent} answers for an xattr known to be absent. */
@@ -280,23 +294,19 @@ final class DevFuseNodes {
         if (n == null) {
             return -1;
         }
-        if (n.extra == null) {
-            return 0;
-        }
-        return n.extra.absentXattrs != null && n.extra.absentXattrs.contains(name)
-                ? KNOWN_ABSENT : n.extra.xattrChanges;
+        return n.knownAbsent(name) ? KNOWN_ABSENT : n.xattrChanges();
     }
 
     /** A stamp to pass to {@link #absent}: taken before asking the engine. */
     synchronized long xattrStamp(long id) {
         Node n = byId.get(id);
-        return n == null ? -1 : n.extra == null ? 0 : n.extra.xattrChanges;
+        return n == null ? -1 : n.xattrChanges();
     }
 
     /** Node id has no xattr {@code name}, as the engine said after {@code stamp} was taken. */
     synchronized void absent(long id, String name, long stamp) {
         Node n = byId.get(id);
-        if (n == null || (n.extra == null ? 0 : n.extra.xattrChanges) != stamp) {
+        if (n == null || n.xattrChanges() != stamp) {
             return;
         }
         Extra x = n.extra();

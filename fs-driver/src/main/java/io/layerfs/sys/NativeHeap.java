@@ -7,8 +7,8 @@ import jnr.ffi.LibraryLoader;
  *
  * <p>A mount's JVM mallocs about 13 MiB for its compiler while it starts (C1's arenas). The JVM
  * frees that memory a few seconds later, but glibc keeps freed memory for the next malloc, so
- * every mount kept it: a mount's RSS was 66 MiB after mounting and still 66 MiB idle. Trimmed, it
- * is 53 MiB. (HotSpot can do this itself, {@code -XX:TrimNativeHeapInterval}, but JDK 17 got it
+ * every mount kept it: a mount's RSS was 67 MiB after mounting and still 67 MiB idle. Trimmed, it
+ * is 54 MiB. (HotSpot can do this itself, {@code -XX:TrimNativeHeapInterval}, but JDK 17 got it
  * only in 17.0.9, as an experimental option at first, and an older JDK 17 refuses to start with it.)
  *
  * <p>Without glibc (no {@code malloc_trim} in libc) this does nothing.
