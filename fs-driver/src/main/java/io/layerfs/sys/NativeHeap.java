@@ -1,7 +1,5 @@
 package io.layerfs.sys;
 
-import jnr.ffi.LibraryLoader;
-
 /**
  * Gives the free memory of the C heap back to the system: glibc's {@code malloc_trim(0)}.
  *
@@ -11,38 +9,32 @@ import jnr.ffi.LibraryLoader;
  * is 54 MiB. (HotSpot can do this itself, {@code -XX:TrimNativeHeapInterval}, but JDK 17 got it
  * only in 17.0.9, as an experimental option at first, and an older JDK 17 refuses to start with it.)
  *
- * <p>Without glibc (no {@code malloc_trim} in libc) this does nothing.
+ * <p>Without glibc (no {@code malloc_trim}) this does nothing.
  */
 public final class NativeHeap {
-    /** Public only because jnr-ffi generates its implementation in another class loader. */
-    public interface Malloc {
-        int malloc_trim(long pad);
-    }
-
     private NativeHeap() {
     }
 
     private static final class Holder {
-        static final Malloc MALLOC = load();
+        static final boolean AVAILABLE = probe();
 
-        private static Malloc load() {
+        private static boolean probe() {
             try {
-                return LibraryLoader.create(Malloc.class).failImmediately().load("c");
-            } catch (RuntimeException | LinkageError e) {
-                return null;
+                return Native.mallocTrim() >= 0;
+            } catch (LinkageError e) {
+                return false;
             }
         }
     }
 
     /** Whether this libc can trim its heap (glibc). */
     public static boolean available() {
-        return Holder.MALLOC != null;
+        return Holder.AVAILABLE;
     }
 
     /** Trims the C heap now; true if memory went back to the system. */
     public static boolean trim() {
-        Malloc m = Holder.MALLOC;
-        return m != null && m.malloc_trim(0) == 1;
+        return available() && Native.mallocTrim() == 1;
     }
 
     /**

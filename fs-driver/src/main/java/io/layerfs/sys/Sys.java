@@ -1,20 +1,17 @@
 package io.layerfs.sys;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.LibraryOption;
-import jnr.ffi.Memory;
-import jnr.ffi.Platform;
-import jnr.ffi.Pointer;
-import jnr.ffi.Runtime;
 
 /**
  * The system calls of the union engine, relative to directory file descriptors and never following a
  * final symlink. Every failure becomes a {@link SysException} carrying the kernel's errno, so the
  * engine can pass it to the caller unchanged. Thread-safe: scratch buffers are per thread.
+ *
+ * <p>The calls are JNI functions ({@link Native}); paths and names are encoded as UTF-8.
  */
 public final class Sys {
     public static final int AT_FDCWD = -100;
@@ -63,112 +60,110 @@ public final class Sys {
     /** ioctl(dest, FICLONE, src): share all extents of src (btrfs, xfs reflink). */
     private static final long FICLONE = 0x40049409L;
 
-    private static final int STAT_SIZE = 144;
-    private static final int STATVFS_SIZE = 112;
     private static final int DIRENT_BUFFER = 64 * 1024;
 
     private static final Sys INSTANCE = new Sys();
 
-    private final LibC libc;
-    private final Runtime runtime;
-    private final ThreadLocal<Pointer> statBuf;
-    private final ThreadLocal<Pointer> direntBuf;
+    /** getdents64's buffer, per thread: a direct buffer and its address. */
+    private static final class Dirents {
+        final ByteBuffer buf = ByteBuffer.allocateDirect(DIRENT_BUFFER).order(ByteOrder.nativeOrder());
+        final long address = Native.address(buf);
+    }
+
+    private final ThreadLocal<Dirents> dirents = ThreadLocal.withInitial(Dirents::new);
 
     private Sys() {
-        if (Platform.getNativePlatform().getOS() != Platform.OS.LINUX
-                || Platform.getNativePlatform().getCPU() != Platform.CPU.X86_64) {
-            throw new UnsupportedOperationException("layerfs supports Linux on x86_64 only, not "
-                    + Platform.getNativePlatform().getOS() + "/" + Platform.getNativePlatform().getCPU());
+        String os = System.getProperty("os.name");
+        String arch = System.getProperty("os.arch");
+        if (!"Linux".equals(os) || !("amd64".equals(arch) || "x86_64".equals(arch))) {
+            throw new UnsupportedOperationException("layerfs supports Linux on x86_64 only, not " + os + "/" + arch);
         }
-        libc = LibraryLoader.create(LibC.class).option(LibraryOption.SaveError, true).failImmediately().load("c");
-        runtime = Runtime.getRuntime(libc);
-        statBuf = ThreadLocal.withInitial(() -> Memory.allocateDirect(runtime, STAT_SIZE));
-        direntBuf = ThreadLocal.withInitial(() -> Memory.allocateDirect(runtime, DIRENT_BUFFER));
+        // loads the JNI library now, so that a missing one fails here and not in the first call
+        Native.geteuid();
     }
 
     public static Sys get() {
         return INSTANCE;
     }
 
-    private int errno() {
-        return runtime.getLastError();
+    /** A path or name as the JNI functions take it. */
+    private static byte[] c(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    private SysException fail(String call, String path) {
-        int e = errno();
-        return new SysException(e, path == null ? call : call + " " + path);
+    /** The exception for a call that returned r = -errno. */
+    private static SysException fail(long r, String call, String path) {
+        return new SysException((int) -r, path == null ? call : call + " " + path);
     }
 
     // ---- stat ---------------------------------------------------------------------------------------
 
     /** lstat relative to dirfd. */
     public Stat lstat(int dirfd, String path) throws SysException {
-        Pointer buf = statBuf.get();
-        if (libc.fstatat(dirfd, path, buf, AT_SYMLINK_NOFOLLOW) != 0) {
-            throw fail("fstatat", path);
+        long[] f = new long[16];
+        int r = Native.fstatat(dirfd, c(path), AT_SYMLINK_NOFOLLOW, f);
+        if (r != 0) {
+            throw fail(r, "fstatat", path);
         }
-        return readStat(buf);
+        return stat(f);
     }
 
     /** lstat relative to dirfd, or null when the name does not exist (ENOENT or ENOTDIR on the way). */
     public Stat lstatOrNull(int dirfd, String path) throws SysException {
-        Pointer buf = statBuf.get();
-        if (libc.fstatat(dirfd, path, buf, AT_SYMLINK_NOFOLLOW) != 0) {
-            int e = errno();
-            if (e == Errno.ENOENT || e == Errno.ENOTDIR) {
+        long[] f = new long[16];
+        int r = Native.fstatat(dirfd, c(path), AT_SYMLINK_NOFOLLOW, f);
+        if (r != 0) {
+            if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) {
                 return null;
             }
-            throw new SysException(e, "fstatat " + path);
+            throw fail(r, "fstatat", path);
         }
-        return readStat(buf);
+        return stat(f);
     }
 
     public Stat fstat(int fd) throws SysException {
-        Pointer buf = statBuf.get();
-        if (libc.fstat(fd, buf) != 0) {
-            throw fail("fstat", null);
+        long[] f = new long[16];
+        int r = Native.fstat(fd, f);
+        if (r != 0) {
+            throw fail(r, "fstat", null);
         }
-        return readStat(buf);
+        return stat(f);
     }
 
-    private static Stat readStat(Pointer b) {
-        // struct stat on x86_64 (arch/x86/include/uapi/asm/stat.h)
-        return new Stat(b.getLong(0), b.getLong(8), b.getLong(16), b.getInt(24), b.getInt(28), b.getInt(32),
-                b.getLong(40), b.getLong(48), b.getLong(56), b.getLong(64), b.getLong(72), b.getLong(80),
-                b.getLong(88), b.getLong(96), b.getLong(104), b.getLong(112));
+    /** A Stat of the 16 fields the JNI functions fill in, in the constructor's order. */
+    private static Stat stat(long[] f) {
+        return new Stat(f[0], f[1], f[2], (int) f[3], (int) f[4], (int) f[5], f[6], f[7], f[8], f[9], f[10],
+                f[11], f[12], f[13], f[14], f[15]);
     }
 
     /** statvfs of the filesystem holding fd: {bsize, frsize, blocks, bfree, bavail, files, ffree, favail, fsid, flag, namemax}. */
     public long[] fstatvfs(int fd) throws SysException {
-        Pointer buf = Memory.allocateDirect(runtime, STATVFS_SIZE);
-        if (libc.fstatvfs(fd, buf) != 0) {
-            throw fail("fstatvfs", null);
+        long[] f = new long[11];
+        int r = Native.fstatvfs(fd, f);
+        if (r != 0) {
+            throw fail(r, "fstatvfs", null);
         }
-        long[] r = new long[11];
-        for (int i = 0; i < r.length; i++) {
-            r[i] = buf.getLong(i * 8L);
-        }
-        return r;
+        return f;
     }
 
     // ---- files --------------------------------------------------------------------------------------
 
     public int openat(int dirfd, String path, int flags, int mode) throws SysException {
-        int fd = libc.openat(dirfd, path, flags | O_CLOEXEC, mode);
+        int fd = Native.openat(dirfd, c(path), flags | O_CLOEXEC, mode);
         if (fd < 0) {
-            throw fail("openat", path);
+            throw fail(fd, "openat", path);
         }
         return fd;
     }
 
     public void close(int fd) {
-        libc.close(fd);
+        Native.close(fd);
     }
 
     /** Closes a directory named by {@link #nameDirectory}, forgetting its name first. */
     public void closeDirectory(int fd) {
         named.remove(fd);
-        libc.close(fd);
+        Native.close(fd);
     }
 
     /**
@@ -190,112 +185,112 @@ public final class Sys {
 
     /** pread into native memory at address (a FUSE buffer); returns bytes read, 0 at end of file. */
     public int pread(int fd, long address, int count, long offset) throws SysException {
-        long n = libc.pread(fd, Pointer.wrap(runtime, address), count, offset);
+        long n = Native.pread(fd, address, count, offset);
         if (n < 0) {
-            throw fail("pread", null);
+            throw fail(n, "pread", null);
         }
         return (int) n;
     }
 
     public int pwrite(int fd, long address, int count, long offset) throws SysException {
-        long n = libc.pwrite(fd, Pointer.wrap(runtime, address), count, offset);
+        long n = Native.pwrite(fd, address, count, offset);
         if (n < 0) {
-            throw fail("pwrite", null);
+            throw fail(n, "pwrite", null);
         }
         return (int) n;
     }
 
     public int pread(int fd, byte[] buf, int count, long offset) throws SysException {
-        long n = libc.pread(fd, buf, count, offset);
+        long n = Native.preadArray(fd, buf, count, offset);
         if (n < 0) {
-            throw fail("pread", null);
+            throw fail(n, "pread", null);
         }
         return (int) n;
     }
 
     public int pwrite(int fd, byte[] buf, int count, long offset) throws SysException {
-        long n = libc.pwrite(fd, buf, count, offset);
+        long n = Native.pwriteArray(fd, buf, count, offset);
         if (n < 0) {
-            throw fail("pwrite", null);
+            throw fail(n, "pwrite", null);
         }
         return (int) n;
     }
 
     public void ftruncate(int fd, long length) throws SysException {
-        if (libc.ftruncate(fd, length) != 0) {
-            throw fail("ftruncate", null);
+        int r = Native.ftruncate(fd, length);
+        if (r != 0) {
+            throw fail(r, "ftruncate", null);
         }
     }
 
     public void fsync(int fd, boolean dataOnly) throws SysException {
-        if ((dataOnly ? libc.fdatasync(fd) : libc.fsync(fd)) != 0) {
-            throw fail(dataOnly ? "fdatasync" : "fsync", null);
+        int r = dataOnly ? Native.fdatasync(fd) : Native.fsync(fd);
+        if (r != 0) {
+            throw fail(r, dataOnly ? "fdatasync" : "fsync", null);
         }
     }
 
     /** syncfs(2): writes out everything dirty on the filesystem that holds fd (data and metadata). */
     public void syncfs(int fd) throws SysException {
-        if (libc.syncfs(fd) != 0) {
-            throw fail("syncfs", null);
+        int r = Native.syncfs(fd);
+        if (r != 0) {
+            throw fail(r, "syncfs", null);
         }
     }
 
     public void fallocate(int fd, int mode, long offset, long length) throws SysException {
-        if (libc.fallocate(fd, mode, offset, length) != 0) {
-            throw fail("fallocate", null);
+        int r = Native.fallocate(fd, mode, offset, length);
+        if (r != 0) {
+            throw fail(r, "fallocate", null);
         }
     }
 
     /** lseek; for SEEK_DATA/SEEK_HOLE returns -1 with ENXIO past the last data instead of throwing. */
     public long lseek(int fd, long offset, int whence) throws SysException {
-        long r = libc.lseek(fd, offset, whence);
+        long r = Native.lseek(fd, offset, whence);
         if (r < 0) {
-            int e = errno();
-            if (e == 6 /* ENXIO */) {
+            if (r == -6 /* ENXIO */) {
                 return -1;
             }
-            throw new SysException(e, "lseek");
+            throw fail(r, "lseek", null);
         }
         return r;
     }
 
     /** Shares all extents of src into dest (reflink). Throws with EOPNOTSUPP/EXDEV/EINVAL where unsupported. */
     public void ficlone(int destFd, int srcFd) throws SysException {
-        if (libc.ioctl(destFd, FICLONE, srcFd) != 0) {
-            throw fail("ioctl(FICLONE)", null);
+        int r = Native.ioctl(destFd, FICLONE, srcFd);
+        if (r != 0) {
+            throw fail(r, "ioctl(FICLONE)", null);
         }
     }
 
     /** copy_file_range at explicit offsets; returns bytes copied (0 at end of input). */
     public long copyFileRange(int fdIn, long offIn, int fdOut, long offOut, long len) throws SysException {
-        Pointer in = Memory.allocateDirect(runtime, 8);
-        Pointer out = Memory.allocateDirect(runtime, 8);
-        in.putLong(0, offIn);
-        out.putLong(0, offOut);
-        long n = libc.copy_file_range(fdIn, in, fdOut, out, len, 0);
+        long n = Native.copyFileRange(fdIn, offIn, fdOut, offOut, len);
         if (n < 0) {
-            throw fail("copy_file_range", null);
+            throw fail(n, "copy_file_range", null);
         }
         return n;
     }
 
     /** flock(2) with any of LOCK_SH, LOCK_EX, LOCK_UN (| LOCK_NB); waits through EINTR. */
     public void flock(int fd, int operation) throws SysException {
-        while (libc.flock(fd, operation) != 0) {
-            int e = errno();
-            if (e != Errno.EINTR) {
-                throw new SysException(e, "flock");
+        int r;
+        while ((r = Native.flock(fd, operation)) != 0) {
+            if (r != -Errno.EINTR) {
+                throw fail(r, "flock", null);
             }
         }
     }
 
     public boolean tryLock(int fd) throws SysException {
-        if (libc.flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            int e = errno();
-            if (e == Errno.EAGAIN) {
+        int r = Native.flock(fd, LOCK_EX | LOCK_NB);
+        if (r != 0) {
+            if (r == -Errno.EAGAIN) {
                 return false;
             }
-            throw new SysException(e, "flock");
+            throw fail(r, "flock", null);
         }
         return true;
     }
@@ -303,54 +298,61 @@ public final class Sys {
     // ---- namespace ----------------------------------------------------------------------------------
 
     public void mkdirat(int dirfd, String path, int mode) throws SysException {
-        if (libc.mkdirat(dirfd, path, mode) != 0) {
-            throw fail("mkdirat", path);
+        int r = Native.mkdirat(dirfd, c(path), mode);
+        if (r != 0) {
+            throw fail(r, "mkdirat", path);
         }
     }
 
     public void unlinkat(int dirfd, String path, int flags) throws SysException {
-        if (libc.unlinkat(dirfd, path, flags) != 0) {
-            throw fail("unlinkat", path);
+        int r = Native.unlinkat(dirfd, c(path), flags);
+        if (r != 0) {
+            throw fail(r, "unlinkat", path);
         }
     }
 
     public void renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags) throws SysException {
-        if (libc.renameat2(olddirfd, oldpath, newdirfd, newpath, flags) != 0) {
-            throw fail("renameat2", oldpath + " -> " + newpath);
+        int r = Native.renameat2(olddirfd, c(oldpath), newdirfd, c(newpath), flags);
+        if (r != 0) {
+            throw fail(r, "renameat2", oldpath + " -> " + newpath);
         }
     }
 
     public void symlinkat(String target, int dirfd, String path) throws SysException {
-        if (libc.symlinkat(target, dirfd, path) != 0) {
-            throw fail("symlinkat", path);
+        int r = Native.symlinkat(c(target), dirfd, c(path));
+        if (r != 0) {
+            throw fail(r, "symlinkat", path);
         }
     }
 
     public String readlinkat(int dirfd, String path) throws SysException {
         byte[] buf = new byte[4097];
-        long n = libc.readlinkat(dirfd, path, buf, buf.length);
+        long n = Native.readlinkat(dirfd, c(path), buf);
         if (n < 0) {
-            throw fail("readlinkat", path);
+            throw fail(n, "readlinkat", path);
         }
         return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
     }
 
     public void linkat(int olddirfd, String oldpath, int newdirfd, String newpath) throws SysException {
-        if (libc.linkat(olddirfd, oldpath, newdirfd, newpath, 0) != 0) {
-            throw fail("linkat", oldpath + " -> " + newpath);
+        int r = Native.linkat(olddirfd, c(oldpath), newdirfd, c(newpath), 0);
+        if (r != 0) {
+            throw fail(r, "linkat", oldpath + " -> " + newpath);
         }
     }
 
     public void mknodat(int dirfd, String path, int mode, long dev) throws SysException {
-        if (libc.mknodat(dirfd, path, mode, dev) != 0) {
-            throw fail("mknodat", path);
+        int r = Native.mknodat(dirfd, c(path), mode, dev);
+        if (r != 0) {
+            throw fail(r, "mknodat", path);
         }
     }
 
     /** chmod without following a final symlink (symlink modes cannot change on Linux anyway). */
     public void fchmodat(int dirfd, String path, int mode) throws SysException {
-        if (libc.fchmodat(dirfd, path, mode, 0) != 0) {
-            throw fail("fchmodat", path);
+        int r = Native.fchmodat(dirfd, c(path), mode, 0);
+        if (r != 0) {
+            throw fail(r, "fchmodat", path);
         }
     }
 
@@ -360,54 +362,50 @@ public final class Sys {
      * rather than followed.
      */
     public void lchmodat(int dirfd, String path, int mode) throws SysException {
-        if (libc.fchmodat(dirfd, path, mode, AT_SYMLINK_NOFOLLOW) != 0) {
-            throw fail("fchmodat", path);
+        int r = Native.fchmodat(dirfd, c(path), mode, AT_SYMLINK_NOFOLLOW);
+        if (r != 0) {
+            throw fail(r, "fchmodat", path);
         }
     }
 
     public void fchmod(int fd, int mode) throws SysException {
-        if (libc.fchmod(fd, mode) != 0) {
-            throw fail("fchmod", null);
+        int r = Native.fchmod(fd, mode);
+        if (r != 0) {
+            throw fail(r, "fchmod", null);
         }
     }
 
     public void lchownat(int dirfd, String path, int uid, int gid) throws SysException {
-        if (libc.fchownat(dirfd, path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
-            throw fail("fchownat", path);
+        int r = Native.fchownat(dirfd, c(path), uid, gid, AT_SYMLINK_NOFOLLOW);
+        if (r != 0) {
+            throw fail(r, "fchownat", path);
         }
     }
 
     public void fchown(int fd, int uid, int gid) throws SysException {
-        if (libc.fchown(fd, uid, gid) != 0) {
-            throw fail("fchown", null);
+        int r = Native.fchown(fd, uid, gid);
+        if (r != 0) {
+            throw fail(r, "fchown", null);
         }
     }
 
     /** utimensat without following; nsec may be UTIME_NOW or UTIME_OMIT. */
     public void lutimensat(int dirfd, String path, long aSec, long aNsec, long mSec, long mNsec) throws SysException {
-        Pointer t = times(aSec, aNsec, mSec, mNsec);
-        if (libc.utimensat(dirfd, path, t, AT_SYMLINK_NOFOLLOW) != 0) {
-            throw fail("utimensat", path);
+        int r = Native.utimensat(dirfd, c(path), aSec, aNsec, mSec, mNsec, AT_SYMLINK_NOFOLLOW);
+        if (r != 0) {
+            throw fail(r, "utimensat", path);
         }
     }
 
     public void futimens(int fd, long aSec, long aNsec, long mSec, long mNsec) throws SysException {
-        if (libc.futimens(fd, times(aSec, aNsec, mSec, mNsec)) != 0) {
-            throw fail("futimens", null);
+        int r = Native.futimens(fd, aSec, aNsec, mSec, mNsec);
+        if (r != 0) {
+            throw fail(r, "futimens", null);
         }
     }
 
-    private Pointer times(long aSec, long aNsec, long mSec, long mNsec) {
-        Pointer t = Memory.allocateDirect(runtime, 32);
-        t.putLong(0, aSec);
-        t.putLong(8, aNsec);
-        t.putLong(16, mSec);
-        t.putLong(24, mNsec);
-        return t;
-    }
-
     public boolean faccessat(int dirfd, String path, int mode) {
-        return libc.faccessat(dirfd, path, mode, 0) == 0;
+        return Native.faccessat(dirfd, c(path), mode, 0) == 0;
     }
 
     /**
@@ -424,25 +422,26 @@ public final class Sys {
     }
 
     public List<DirEntry> listDir(int dirFd) throws SysException {
-        Pointer buf = direntBuf.get();
+        Dirents d = dirents.get();
+        ByteBuffer buf = d.buf;
         List<DirEntry> out = new ArrayList<>();
         byte[] name = new byte[256];
         while (true) {
-            long n = libc.getdents64(dirFd, buf, DIRENT_BUFFER);
+            long n = Native.getdents64(dirFd, d.address, DIRENT_BUFFER);
             if (n < 0) {
-                throw fail("getdents64", null);
+                throw fail(n, "getdents64", null);
             }
             if (n == 0) {
                 return out;
             }
-            long pos = 0;
+            int pos = 0;
             while (pos < n) {
                 long ino = buf.getLong(pos);
                 int reclen = buf.getShort(pos + 16) & 0xffff;
-                int type = buf.getByte(pos + 18) & 0xff;
+                int type = buf.get(pos + 18) & 0xff;
                 int len = 0;
-                long nameAt = pos + 19;
-                while (len < 256 && buf.getByte(nameAt + len) != 0) {
+                int nameAt = pos + 19;
+                while (len < 256 && buf.get(nameAt + len) != 0) {
                     len++;
                 }
                 buf.get(nameAt, name, 0, len);
@@ -513,103 +512,106 @@ public final class Sys {
 
     /** The value of an xattr, or null if the object has no such attribute (ENODATA) or xattrs are unsupported. */
     public byte[] lgetxattr(String path, String name) throws SysException {
+        byte[] p = c(path);
+        byte[] k = c(name);
         byte[] buf = new byte[256];
         while (true) {
-            long n = libc.lgetxattr(path, name, buf, buf.length);
+            long n = Native.lgetxattr(p, k, buf);
             if (n >= 0) {
                 return java.util.Arrays.copyOf(buf, (int) n);
             }
-            int e = errno();
-            if (e == Errno.ENODATA || e == Errno.EOPNOTSUPP) {
+            if (n == -Errno.ENODATA || n == -Errno.EOPNOTSUPP) {
                 return null;
             }
-            if (e != Errno.ERANGE) {
-                throw new SysException(e, "lgetxattr " + path + " " + name);
+            if (n != -Errno.ERANGE) {
+                throw fail(n, "lgetxattr", path + " " + name);
             }
-            long size = libc.lgetxattr(path, name, (byte[]) null, 0);
+            long size = Native.lgetxattr(p, k, null);
             if (size < 0) {
-                throw fail("lgetxattr", path);
+                throw fail(size, "lgetxattr", path);
             }
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
 
     public void lsetxattr(String path, String name, byte[] value, int flags) throws SysException {
-        if (libc.lsetxattr(path, name, value, value.length, flags) != 0) {
-            throw fail("lsetxattr", path + " " + name);
+        int r = Native.lsetxattr(c(path), c(name), value, flags);
+        if (r != 0) {
+            throw fail(r, "lsetxattr", path + " " + name);
         }
     }
 
     public void lremovexattr(String path, String name) throws SysException {
-        if (libc.lremovexattr(path, name) != 0) {
-            throw fail("lremovexattr", path + " " + name);
+        int r = Native.lremovexattr(c(path), c(name));
+        if (r != 0) {
+            throw fail(r, "lremovexattr", path + " " + name);
         }
     }
 
     /** Names of all xattrs of path (not followed); empty where the filesystem has none. */
     public List<String> llistxattr(String path) throws SysException {
+        byte[] p = c(path);
         byte[] buf = new byte[1024];
         while (true) {
-            long n = libc.llistxattr(path, buf, buf.length);
+            long n = Native.llistxattr(p, buf);
             if (n >= 0) {
                 return splitNames(buf, (int) n);
             }
-            int e = errno();
-            if (e == Errno.EOPNOTSUPP) {
+            if (n == -Errno.EOPNOTSUPP) {
                 return List.of();
             }
-            if (e != Errno.ERANGE) {
-                throw new SysException(e, "llistxattr " + path);
+            if (n != -Errno.ERANGE) {
+                throw fail(n, "llistxattr", path);
             }
-            long size = libc.llistxattr(path, (byte[]) null, 0);
+            long size = Native.llistxattr(p, null);
             if (size < 0) {
-                throw fail("llistxattr", path);
+                throw fail(size, "llistxattr", path);
             }
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
 
     public byte[] fgetxattr(int fd, String name) throws SysException {
+        byte[] k = c(name);
         byte[] buf = new byte[256];
         while (true) {
-            long n = libc.fgetxattr(fd, name, buf, buf.length);
+            long n = Native.fgetxattr(fd, k, buf);
             if (n >= 0) {
                 return java.util.Arrays.copyOf(buf, (int) n);
             }
-            int e = errno();
-            if (e == Errno.ENODATA || e == Errno.EOPNOTSUPP) {
+            if (n == -Errno.ENODATA || n == -Errno.EOPNOTSUPP) {
                 return null;
             }
-            if (e != Errno.ERANGE) {
-                throw new SysException(e, "fgetxattr " + name);
+            if (n != -Errno.ERANGE) {
+                throw fail(n, "fgetxattr", name);
             }
-            long size = libc.fgetxattr(fd, name, (byte[]) null, 0);
+            long size = Native.fgetxattr(fd, k, null);
             if (size < 0) {
-                throw fail("fgetxattr", name);
+                throw fail(size, "fgetxattr", name);
             }
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
 
     public void fsetxattr(int fd, String name, byte[] value, int flags) throws SysException {
-        if (libc.fsetxattr(fd, name, value, value.length, flags) != 0) {
-            throw fail("fsetxattr", name);
+        int r = Native.fsetxattr(fd, c(name), value, flags);
+        if (r != 0) {
+            throw fail(r, "fsetxattr", name);
         }
     }
 
     public List<String> flistxattr(int fd) throws SysException {
         byte[] buf = new byte[1024];
         while (true) {
-            long n = libc.flistxattr(fd, buf, buf.length);
+            long n = Native.flistxattr(fd, buf);
             if (n >= 0) {
                 return splitNames(buf, (int) n);
             }
-            int e = errno();
-            if (e == Errno.EOPNOTSUPP) {
+            if (n == -Errno.EOPNOTSUPP) {
                 return List.of();
             }
-            if (e != Errno.ERANGE) {
-                throw new SysException(e, "flistxattr");
+            if (n != -Errno.ERANGE) {
+                throw fail(n, "flistxattr", null);
             }
             buf = new byte[buf.length * 4];
         }
@@ -633,8 +635,9 @@ public final class Sys {
     public static final int MNT_DETACH = 2;
 
     public void umount2(String target, int flags) throws SysException {
-        if (libc.umount2(target, flags) != 0) {
-            throw fail("umount2", target);
+        int r = Native.umount2(c(target), flags);
+        if (r != 0) {
+            throw fail(r, "umount2", target);
         }
     }
 
@@ -646,8 +649,9 @@ public final class Sys {
 
     /** mount(2). */
     public void mount(String source, String target, String fstype, long flags, String data) throws SysException {
-        if (libc.mount(source, target, fstype, flags, data) != 0) {
-            throw fail("mount", target);
+        int r = Native.mount(c(source), c(target), c(fstype), flags, data == null ? null : c(data));
+        if (r != 0) {
+            throw fail(r, "mount", target);
         }
     }
 
@@ -656,9 +660,9 @@ public final class Sys {
      * does not retry EINTR: the caller decides (a FUSE worker retries, and ends on ENODEV).
      */
     public int read(int fd, long address, int count) throws SysException {
-        long n = libc.read(fd, address, count);
+        long n = Native.read(fd, address, count);
         if (n < 0) {
-            throw fail("read", null);
+            throw fail(n, "read", null);
         }
         return (int) n;
     }
@@ -668,39 +672,40 @@ public final class Sys {
         if (!direct.isDirect()) {
             throw new IllegalArgumentException("not a direct buffer");
         }
-        return com.kenai.jffi.MemoryIO.getInstance().getDirectBufferAddress(direct);
+        return Native.address(direct);
     }
 
     /** write(2) from native memory at address; returns the bytes written. */
     public int write(int fd, long address, int count) throws SysException {
-        long n = libc.write(fd, address, count);
+        long n = Native.write(fd, address, count);
         if (n < 0) {
-            throw fail("write", null);
+            throw fail(n, "write", null);
         }
         return (int) n;
     }
 
     /** dup2(2): makes newFd a copy of oldFd (the copy does not inherit O_CLOEXEC). */
     public void dup2(int oldFd, int newFd) throws SysException {
-        if (libc.dup2(oldFd, newFd) != newFd) {
-            throw fail("dup2", null);
+        int r = Native.dup2(oldFd, newFd);
+        if (r != newFd) {
+            throw fail(r, "dup2", null);
         }
     }
 
     /** isatty(3): whether fd is a terminal (false for files, pipes, closed descriptors). */
     public boolean isatty(int fd) {
-        return libc.isatty(fd) == 1;
+        return Native.isatty(fd) == 1;
     }
 
     public int geteuid() {
-        return libc.geteuid();
+        return Native.geteuid();
     }
 
     public int getegid() {
-        return libc.getegid();
+        return Native.getegid();
     }
 
     public int umask(int mask) {
-        return libc.umask(mask);
+        return Native.umask(mask);
     }
 }

@@ -25,7 +25,6 @@ public final class Main {
     static final Set<String> COMMAND_NAMES = Set.of("mount", "umount", "unmount", "image", "layer", "create", "ps",
             "rm", "diff", "commit", "gc", "df", "explain", "whiteouts", "lint", "convert", "help");
     static final String CWD_PROPERTY = "layerfs.cwd";
-    private static final String LIBC_CLASS = "io.layerfs.sys.Sys";
 
     private Main() {
     }
@@ -41,9 +40,6 @@ public final class Main {
     static int run(String[] args, Host host, Path cwd, PrintWriter out, PrintWriter err) {
         String[] full = withImplicitMount(args, COMMAND_NAMES);
         boolean mount = full.length > 0 && full[0].equals("mount");
-        if (mount) {
-            preloadLibC();
-        }
         Optional<MountCommand> plain = mount ? plainMount(full, host, cwd) : Optional.empty();
         int code;
         if (plain.isPresent()) {
@@ -144,24 +140,6 @@ public final class Main {
         } catch (CliException | InterruptedException | RuntimeException e) {
             return failure(e, err, false);
         }
-    }
-
-    /**
-     * jnr-ffi builds LibC's native stubs (about 0.13 s) when Sys is first used, late in a mount.
-     * Initializing it on a second thread while the command line is read and the layers are checked
-     * lets the two overlap; the mount's own first use of Sys waits for the initialization if it is
-     * still running.
-     */
-    private static void preloadLibC() {
-        Thread t = new Thread(() -> {
-            try {
-                Class.forName(LIBC_CLASS, true, Main.class.getClassLoader());
-            } catch (ClassNotFoundException | LinkageError e) {
-                // The mount's own use of Sys reports the problem.
-            }
-        }, "layerfs-preload-libc");
-        t.setDaemon(true);
-        t.start();
     }
 
     /** The MERGED argument of a mount command line (either form), if it parses. */
