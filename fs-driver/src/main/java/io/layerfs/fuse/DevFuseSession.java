@@ -13,7 +13,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
-import java.util.logging.Logger;
 
 import io.layerfs.sys.Errno;
 import io.layerfs.sys.Stat;
@@ -38,7 +37,6 @@ import io.layerfs.union.UnionFs;
  * unmount (umount2 by {@link FuseMount#close}, or anyone's umount).
  */
 final class DevFuseSession {
-    private static final Logger LOG = Logger.getLogger("io.layerfs.fuse");
 
     private final Sys sys;
     private final int fd;
@@ -153,7 +151,7 @@ final class DevFuseSession {
                     continue; // ENOENT: the request was interrupted before we got it
                 }
                 if (err != Errno.ENODEV) {
-                    LOG.log(Level.SEVERE, "reading /dev/fuse failed; this worker stops", e);
+                    Log.get().log(Level.SEVERE, "reading /dev/fuse failed; this worker stops", e);
                 }
                 return;
             }
@@ -218,7 +216,7 @@ final class DevFuseSession {
             answer(b, n);
         } catch (RuntimeException | Error e) {
             // handle() turns engine failures into errnos; this is a bug in the binding itself
-            LOG.log(Level.SEVERE, "FUSE request failed in the /dev/fuse binding", e);
+            Log.get().log(Level.SEVERE, "FUSE request failed in the /dev/fuse binding", e);
         }
     }
 
@@ -248,14 +246,16 @@ final class DevFuseSession {
             sys.write(fd, b.outAddress, len);
         } catch (SysException e) {
             if (e.errno() != Errno.ENOENT) { // ENOENT: the request was interrupted meanwhile
-                LOG.log(Level.WARNING, "reply to " + DevFuseOps.opName(opcode) + " failed", e);
+                Log.get().log(Level.WARNING, "reply to " + DevFuseOps.opName(opcode) + " failed", e);
             }
         }
         if (opcode == DevFuseOps.INIT && r == 64) {
             // the kernel applied our INIT reply inside the write above: the bdi's readahead is
             // final now, and may be raised to one whole request
             String readahead = Readahead.raise(mountpoint, DevFuseOps.MAX_READ / 1024);
-            LOG.fine(readahead);
+            if (debug != null) {
+                debug.println("   " + readahead);
+            }
             ops.initialized();
         }
     }

@@ -2,14 +2,12 @@ package io.layerfs.fuse;
 
 import java.util.function.Supplier;
 import java.util.logging.Level;
-import java.util.logging.Logger;
 
 import io.layerfs.sys.Errno;
 import io.layerfs.sys.SysException;
 
 /** The one place where a failure of the engine becomes the negative errno FUSE answers with. */
 final class Errors {
-    private static final Logger LOG = Logger.getLogger("io.layerfs.fuse");
     /** -Dlayerfs.traceErrors=true: one line on stderr for every failed operation (debugging). */
     private static final boolean TRACE = Boolean.getBoolean("layerfs.traceErrors");
 
@@ -36,7 +34,7 @@ final class Errors {
             return -((SysException) t).errno();
         }
         // A bug or an unexpected condition: answer EIO (never wrong data) and leave a trace.
-        LOG.log(Level.SEVERE, op + " " + path + " failed", t);
+        Log.get().log(Level.SEVERE, op + " " + path + " failed", t);
         if (t instanceof OutOfMemoryError) {
             return -Errno.ENOMEM;
         }
