@@ -93,16 +93,16 @@ final class DevFuseOps {
     private static final int BIG_WRITES = 1 << 5;
     private static final int DO_READDIRPLUS = 1 << 13;
     private static final int READDIRPLUS_AUTO = 1 << 14;
+    private static final int WRITEBACK_CACHE = 1 << 16;
     private static final int PARALLEL_DIROPS = 1 << 18;
     private static final int MAX_PAGES = 1 << 22;
     private static final int CACHE_SYMLINKS = 1 << 23;
     /**
      * What we ask for. Not asked: DONT_MASK (the kernel applies the umask, as there are no POSIX
      * ACLs to apply instead); HANDLE_KILLPRIV (with default_permissions the kernel clears set-id
-     * bits itself, by a SETATTR of the mode); WRITEBACK_CACHE (the kernel would then own size and
-     * mtime and send reads on write-only opens, which the engine's fh cannot serve; a later step);
-     * EXPORT_SUPPORT and POSIX_ACL (not offered); POSIX_LOCKS/FLOCK_LOCKS (the kernel keeps locks
-     * locally, as with libfuse).
+     * bits itself, by a SETATTR of the mode); EXPORT_SUPPORT and POSIX_ACL (not offered); POSIX_LOCKS/FLOCK_LOCKS (the kernel keeps locks
+     * locally, as with libfuse). WRITEBACK_CACHE is added unless the mount says writeback=0 (see
+     * {@link #writeback}).
      */
     private static final int WANTED = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | DO_READDIRPLUS
             | READDIRPLUS_AUTO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS;
@@ -136,10 +136,21 @@ final class DevFuseOps {
     private final long attrValid;
     private final long negativeValid;
     private final Runnable onInit;
+    private final boolean writebackWanted;
+    /**
+     * Whether the kernel caches writes (FUSE_WRITEBACK_CACHE, agreed in INIT): write(2) fills the
+     * page cache, and the kernel sends the dirty pages in large WRITEs when it writes back, at the
+     * latest when the file is closed (its flush) or synced. The kernel then owns a regular file's
+     * size and mtime while it is cached, and may read pages of a file opened write-only to fill a
+     * partly written page: so opens for writing become O_RDWR, and O_APPEND is left to the kernel,
+     * which knows the size (see {@link #writeFlags}). Set once, before any other request.
+     */
+    private volatile boolean writeback;
 
     DevFuseOps(UnionFs fs, DevFuseNodes nodes, DevFuseOptions options, Runnable onInit) {
         this.fs = fs;
         this.nodes = nodes;
+        this.writebackWanted = options.writebackCache() && !fs.readOnly();
         this.entryValid = options.entryTimeoutNanos();
         this.attrValid = options.attrTimeoutNanos();
         this.negativeValid = options.negativeTimeoutNanos();
@@ -450,7 +461,13 @@ final class DevFuseOps {
                     : (valid & FATTR_ATIME_NOW) != 0 ? Sys.UTIME_NOW : in.getInt(at + 56) & 0xffffffffL;
             long mNsec = (valid & FATTR_MTIME) == 0 ? Sys.UTIME_OMIT
                     : (valid & FATTR_MTIME_NOW) != 0 ? Sys.UTIME_NOW : in.getInt(at + 60) & 0xffffffffL;
-            fs.utimens(path(node), aSec, aNsec, mSec, mNsec);
+            if (fh >= 0) {
+                // the write cache's own mtime, written back with the handle of a writer (an upper
+                // file, maybe unlinked by now), or a truncate's
+                fs.futimens(fh, aSec, aNsec, mSec, mNsec);
+            } else {
+                fs.utimens(path(node), aSec, aNsec, mSec, mNsec);
+            }
         }
         return attrOut(b.out, attributes(node, fh));
     }
@@ -493,7 +510,7 @@ final class DevFuseOps {
 
     private int create(Buffers b, long parent) throws SysException {
         ByteBuffer in = b.in;
-        int flags = in.getInt(IN_HEADER);
+        int flags = writeFlags(in.getInt(IN_HEADER));
         int mode = in.getInt(IN_HEADER + 4);
         String name = b.string(IN_HEADER + 16);
         String path = childPath(parent, name);
@@ -577,9 +594,25 @@ final class DevFuseOps {
      * only through this node (hard links included), and copy-up copies the same bytes.
      */
     private int open(Buffers b, long node) throws SysException {
-        long fh = fs.open(path(node), b.in.getInt(IN_HEADER));
+        long fh = fs.open(path(node), writeFlags(b.in.getInt(IN_HEADER)));
         nodes.opened(node, fh);
         return openOut(b.out, OUT_HEADER, fh, FOPEN_KEEP_CACHE);
+    }
+
+    /**
+     * The open flags for the layer file: as asked, except under the writeback cache, where a
+     * write-only open becomes read-write (the kernel reads around partial pages through it) and
+     * O_APPEND goes (the kernel writes at the end it knows; the layer file's own end can lag behind
+     * while pages are cached, and pwrite(2) on an O_APPEND descriptor ignores its offset).
+     */
+    private int writeFlags(int flags) {
+        if (!writeback) {
+            return flags;
+        }
+        if ((flags & Sys.O_ACCMODE) == Sys.O_WRONLY) {
+            flags = (flags & ~Sys.O_ACCMODE) | Sys.O_RDWR;
+        }
+        return flags & ~Sys.O_APPEND;
     }
 
     private static int openOut(ByteBuffer out, int at, long fh, int openFlags) {
@@ -826,7 +859,9 @@ final class DevFuseOps {
         out.putInt(at, 7);
         out.putInt(at + 4, Math.min(minor, OUR_MINOR));
         out.putInt(at + 8, maxReadahead);
-        out.putInt(at + 12, WANTED & offered);
+        int flags = (WANTED | (writebackWanted ? WRITEBACK_CACHE : 0)) & offered;
+        writeback = (flags & WRITEBACK_CACHE) != 0;
+        out.putInt(at + 12, flags);
         out.putShort(at + 16, (short) 16); // max_background: readahead and async direct I/O in flight
         out.putShort(at + 18, (short) 12); // congestion_threshold
         out.putInt(at + 20, MAX_WRITE);

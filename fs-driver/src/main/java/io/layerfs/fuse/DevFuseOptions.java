@@ -8,7 +8,9 @@ import io.layerfs.sys.Sys;
  * The mount options the /dev/fuse binding understands, taken from the same "-o" list libfuse gets:
  * {@code entry_timeout}, {@code attr_timeout}, {@code negative_timeout} (seconds, fractions allowed),
  * {@code ro} and the mount flags {@code [no]suid}, {@code [no]dev}, {@code [no]exec}, {@code [no]atime}
- * (nosuid and nodev by default, as libfuse). Other libfuse options (fsname, kernel_cache, big_writes, ...) describe what this
+ * (nosuid and nodev by default, as libfuse), and the kernel's write cache: on by default,
+ * {@code writeback=0} (fuse-overlayfs's spelling) or {@code no_writeback_cache} (libfuse 3's) turn it
+ * off. Other libfuse options (fsname, kernel_cache, big_writes, ...) describe what this
  * binding does anyway or have no meaning without libfuse; they are ignored, but a numeric one
  * (max_read, max_write, umask, ...) with a value that is no number is refused, as libfuse refuses it.
  *
@@ -16,7 +18,7 @@ import io.layerfs.sys.Sys;
  * and all names of a hard-linked file share one node, so nothing goes stale behind the kernel.
  */
 record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negativeTimeoutNanos, boolean readOnly,
-                      long mountFlags) {
+                      long mountFlags, boolean writebackCache) {
     static final double DEFAULT_TIMEOUT_SECONDS = 86_400;
     private static final long MS_RDONLY = Sys.MS_RDONLY;
     private static final long MS_NOSUID = Sys.MS_NOSUID;
@@ -30,6 +32,7 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
         double negative = DEFAULT_TIMEOUT_SECONDS;
         boolean ro = readOnly;
         long flags = MS_NOSUID | MS_NODEV; // as libfuse mounts, unless suid or dev is asked for
+        boolean writeback = true;
         for (String o : options) {
             for (String item : o.split(",")) {
                 int eq = item.indexOf('=');
@@ -48,6 +51,9 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
                     case "noexec" -> flags |= MS_NOEXEC;
                     case "atime" -> flags &= ~MS_NOATIME;
                     case "noatime" -> flags |= MS_NOATIME;
+                    case "writeback" -> writeback = flag(key, value);
+                    case "writeback_cache" -> writeback = true;
+                    case "no_writeback_cache" -> writeback = false;
                     case "max_read", "max_write", "max_readahead", "max_background", "congestion_threshold",
                          "umask", "uid", "gid", "blksize", "ac_attr_timeout" -> number(key, value);
                     default -> {
@@ -56,7 +62,8 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
                 }
             }
         }
-        return new DevFuseOptions(nanos(entry), nanos(attr), nanos(negative), ro, flags | (ro ? MS_RDONLY : 0));
+        return new DevFuseOptions(nanos(entry), nanos(attr), nanos(negative), ro, flags | (ro ? MS_RDONLY : 0),
+                writeback);
     }
 
     private static double seconds(String key, String value) {
@@ -69,6 +76,15 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("option " + key + "=" + value + ": not a number of seconds");
         }
+    }
+
+    /** 0 or 1, as fuse-overlayfs takes writeback=. */
+    private static boolean flag(String key, String value) {
+        return switch (value) {
+            case "1" -> true;
+            case "0" -> false;
+            default -> throw new IllegalArgumentException("option " + key + "=" + value + ": not 0 or 1");
+        };
     }
 
     /** A libfuse option this binding ignores must still be well-formed: libfuse refuses the mount otherwise. */

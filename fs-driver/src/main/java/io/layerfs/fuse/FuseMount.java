@@ -121,7 +121,12 @@ public final class FuseMount implements AutoCloseable {
         if (fs.readOnly()) {
             opts.add("ro");
         }
-        opts.addAll(extraOptions);
+        for (String o : extraOptions) {
+            // libfuse 2 has no write cache, and refuses a mount with an option it does not know
+            if (!o.equals("writeback_cache") && !o.equals("no_writeback_cache")) {
+                opts.add(o);
+            }
+        }
         List<String> args = new ArrayList<>(List.of("layerfs", "-f"));
         if (debug) {
             args.add("-d");

@@ -569,6 +569,15 @@ public final class UnionFs implements AutoCloseable {
         sys.ftruncate((int) fh, size);
     }
 
+    /**
+     * Sets the times of an open file (nsec may be UTIME_NOW or UTIME_OMIT). For a handle the kernel
+     * names in a SETATTR, which is one opened for writing: an upper file, which may have no name
+     * left (unlinked while open).
+     */
+    public void futimens(long fh, long aSec, long aNsec, long mSec, long mNsec) throws SysException {
+        sys.futimens((int) fh, aSec, aNsec, mSec, mNsec);
+    }
+
     public void fsync(long fh, boolean dataOnly) throws SysException {
         sys.fsync((int) fh, dataOnly);
     }

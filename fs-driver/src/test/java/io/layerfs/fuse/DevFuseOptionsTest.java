@@ -1,6 +1,7 @@
 package io.layerfs.fuse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,5 +48,16 @@ class DevFuseOptionsTest {
                 () -> DevFuseOptions.parse(List.of("max_read=bogus"), false));
         assertEquals("option max_read=bogus: not a number", e.getMessage());
         assertEquals(2 | 4, DevFuseOptions.parse(List.of("max_read=131072,umask=0022"), false).mountFlags());
+    }
+
+    @Test
+    void parse_writeCache_onUnlessTurnedOff() {
+        assertTrue(DevFuseOptions.parse(List.of(), false).writebackCache());
+        assertFalse(DevFuseOptions.parse(List.of("no_writeback_cache"), false).writebackCache());
+        assertFalse(DevFuseOptions.parse(List.of("writeback=0"), false).writebackCache());
+        assertTrue(DevFuseOptions.parse(List.of("writeback=0,writeback_cache"), false).writebackCache());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DevFuseOptions.parse(List.of("writeback=yes"), false));
+        assertEquals("option writeback=yes: not 0 or 1", e.getMessage());
     }
 }

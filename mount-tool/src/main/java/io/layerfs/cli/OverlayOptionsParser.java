@@ -21,7 +21,7 @@ final class OverlayOptionsParser {
     private static final Set<String> FUSE_FLAGS = Set.of(
             "ro", "rw", "allow_other", "allow_root", "default_permissions", "auto_unmount", "nonempty",
             "suid", "nosuid", "dev", "nodev", "exec", "noexec", "atime", "noatime", "sync", "async", "dirsync",
-            "kernel_cache", "auto_cache", "noauto_cache", "direct_io", "big_writes", "writeback_cache",
+            "kernel_cache", "auto_cache", "noauto_cache", "direct_io", "big_writes", "writeback_cache", "no_writeback_cache",
             "async_read", "sync_read", "splice_read", "splice_write", "splice_move");
     private static final Set<String> FUSE_KEYS = Set.of(
             "fsname", "subtype", "max_read", "max_write", "max_readahead", "umask",
@@ -35,7 +35,7 @@ final class OverlayOptionsParser {
     private static final Set<String> NO_OP_FLAGS = Set.of(
             "volatile", "noacl", "acl", "static_nlink", "userxattr");
     private static final Set<String> NO_OP_KEYS = Set.of(
-            "fsync", "noxattrs", "fast_ino", "threaded", "writeback", "timeout", "xattr_permissions",
+            "fsync", "noxattrs", "fast_ino", "threaded", "timeout", "xattr_permissions",
             "plugins", "redirect_dir", "index", "metacopy", "xino", "nfs_export");
 
     /** Accepted so the mount works, but they change what callers see, so ignoring them is said aloud. */
@@ -70,6 +70,13 @@ final class OverlayOptionsParser {
                         if (value == null) {
                             isVolatile = true;
                         } else {
+                            warnings.add("ignoring unknown option " + item);
+                        }
+                    }
+                    case "writeback" -> { // fuse-overlayfs's switch of the kernel's write cache
+                        if ("0".equals(value)) {
+                            fuse.add("no_writeback_cache");
+                        } else if (!"1".equals(value)) {
                             warnings.add("ignoring unknown option " + item);
                         }
                     }

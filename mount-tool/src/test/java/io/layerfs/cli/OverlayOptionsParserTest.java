@@ -76,10 +76,17 @@ class OverlayOptionsParserTest {
     @Test
     void noOpOptions_areAcceptedSilently() throws CliException {
         OverlayOptions o = parse("lowerdir=/a,volatile,fsync=0,noacl,noxattrs=1,fast_ino=1,threaded=1,"
-                + "writeback=0,static_nlink,redirect_dir=off,index=off,metacopy=on,xino=auto,userxattr");
+                + "writeback=1,static_nlink,redirect_dir=off,index=off,metacopy=on,xino=auto,userxattr");
 
         assertEquals(List.of(), o.warnings());
         assertEquals(List.of(), o.fuseOptions());
+    }
+
+    @Test
+    void writebackZero_turnsTheKernelsWriteCacheOff() throws CliException {
+        assertEquals(List.of("no_writeback_cache"), parse("lowerdir=/a,writeback=0").fuseOptions());
+        assertEquals(List.of(), parse("lowerdir=/a,writeback=1").fuseOptions());
+        assertEquals(List.of("ignoring unknown option writeback=maybe"), parse("lowerdir=/a,writeback=maybe").warnings());
     }
 
     @Test
