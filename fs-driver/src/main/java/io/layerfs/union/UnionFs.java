@@ -615,11 +615,15 @@ public final class UnionFs implements AutoCloseable {
             Entry below = n.parent.dirLayers[0].upper ? resolver.scan(n.parent, n.name, null, 1) : null;
             boolean opaque = below != null && below.isDir();
             int dirMode = (mode & 07777) | (n.setgidParent ? S_ISGID : 0);
-            boolean viaWork = opaque || n.replacesWhiteout;
-            int dirfd = viaWork ? work.fd : upper.fd;
-            String name = viaWork ? work.tempName() : n.rel;
-            sys.mkdirat(dirfd, name, dirMode & 0777);
-            n.ownIn(dirfd, name, dirMode);
+            // Every directory is made in the workdir and renamed into place, as fuse-overlayfs makes
+            // them, not only the opaque ones and those replacing a whiteout: ext4 places a new
+            // directory's inode, and then its files', by the parent it is made in. Made in place, an
+            // untar into the mount right after 20,000 files were deleted spent a fifth of the server's
+            // samples in ext4 skipping recently deleted inodes (recently_deleted); made in the
+            // workdir, that untar took 9.6 s against 14.3 s (medians of 5, alternating).
+            String name = work.tempName();
+            sys.mkdirat(work.fd, name, dirMode & 0777);
+            n.ownIn(work.fd, name, dirMode);
             if (opaque) {
                 sys.lsetxattrAt(work.fd, name, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
                 trace.opaque(path, "made where a lower directory is hidden");
@@ -627,7 +631,7 @@ public final class UnionFs implements AutoCloseable {
             if (n.replacesWhiteout) {
                 sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_EXCHANGE);
                 sys.unlinkat(work.fd, name, 0);
-            } else if (viaWork) {
+            } else {
                 sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_NOREPLACE);
             }
             // the name did not resolve before, so nothing below it is cached (a lookup under a missing

@@ -46,6 +46,11 @@ final class WorkDir implements AutoCloseable {
                 sys.mkdirat(lockFd, SUBDIR, 0);
             }
             int fd = sys.openat(lockFd, SUBDIR, Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
+            if ((sys.fstat(fd).mode & 02000) != 0) {
+                // inherited from a set-group-ID WORKDIR: objects made here, and renamed into the
+                // upper, would take its group and bit instead of the ones they are given
+                sys.fchmod(fd, 0);
+            }
             WorkDir w = new WorkDir(sys, lockFd, fd, java.nio.file.Path.of(workPath, SUBDIR));
             w.clear();
             return w;

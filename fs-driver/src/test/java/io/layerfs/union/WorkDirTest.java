@@ -1,6 +1,7 @@
 package io.layerfs.union;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,5 +55,20 @@ class WorkDirTest {
         IOException e = assertThrows(IOException.class,
                 () -> UnionFs.open(new UnionConfig(List.of(lower), upper, Path.of("/dev/shm"))));
         assertTrue(e.getMessage().contains("same filesystem"), e.getMessage());
+    }
+
+    @Test
+    void mkdir_setgidWorkdir_newDirectoryKeepsTheCallersGroup() throws Exception {
+        UnionConfig c = config();
+        Path work = tmp.resolve("work");
+        Files.setAttribute(work, "unix:gid", 1234);
+        Files.setAttribute(work, "unix:mode", 02775);
+        try (UnionFs fs = UnionFs.open(c)) {
+            fs.mkdir("/d", 0755, new Caller(0, 0)); // made in the workdir, renamed into the upper
+        }
+        assertEquals(0, (int) (Integer) Files.getAttribute(tmp.resolve("upper/d"), "unix:gid"));
+        int mode = (Integer) Files.getAttribute(tmp.resolve("upper/d"), "unix:mode");
+        assertFalse((mode & 02000) != 0, "no set-group-ID bit from the workdir: " + Integer.toOctalString(mode));
+        assertEquals(0755, mode & 07777);
     }
 }
