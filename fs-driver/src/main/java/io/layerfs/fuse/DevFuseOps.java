@@ -100,9 +100,9 @@ final class DevFuseOps {
     /**
      * What we ask for. Not asked: DONT_MASK (the kernel applies the umask, as there are no POSIX
      * ACLs to apply instead); HANDLE_KILLPRIV (with default_permissions the kernel clears set-id
-     * bits itself, by a SETATTR of the mode); EXPORT_SUPPORT and POSIX_ACL (not offered); POSIX_LOCKS/FLOCK_LOCKS (the kernel keeps locks
-     * locally, as with libfuse). WRITEBACK_CACHE is added unless the mount says writeback=0 (see
-     * {@link #writeback}).
+     * bits itself, by a SETATTR of the mode); EXPORT_SUPPORT and POSIX_ACL (not offered);
+     * POSIX_LOCKS/FLOCK_LOCKS (the kernel keeps locks locally, as with libfuse). WRITEBACK_CACHE is
+     * added unless the mount says writeback=0 (see {@link #writeback}).
      */
     private static final int WANTED = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | DO_READDIRPLUS
             | READDIRPLUS_AUTO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS;
