@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 import io.layerfs.bench.BenchDirs;
+import io.layerfs.bench.EngineCalls;
 import io.layerfs.sys.Stat;
 import io.layerfs.sys.SysException;
 import io.layerfs.testkit.LayerFixture;
@@ -126,12 +127,7 @@ public class AdapterMetaBench {
 
     @Benchmark
     public int engineGetattrMiss() {
-        try {
-            fs.getattr("/nothing");
-            return 0;
-        } catch (SysException e) {
-            return -e.errno();
-        }
+        return EngineCalls.getattrErrno(fs, "/nothing");
     }
 
     /** getattr with the FileStat wrapper made once, as a binding with preallocated structs would. */

@@ -18,6 +18,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 import io.layerfs.bench.BenchDirs;
+import io.layerfs.bench.EngineCalls;
 import io.layerfs.sys.Stat;
 import io.layerfs.sys.Sys;
 import io.layerfs.sys.SysException;
@@ -138,12 +139,7 @@ public class DevFuseBench {
 
     @Benchmark
     public int engineGetattrMiss() {
-        try {
-            fs.getattr("/nothing");
-            return 0;
-        } catch (SysException e) {
-            return -e.errno();
-        }
+        return EngineCalls.getattrErrno(fs, "/nothing");
     }
 
     @Benchmark
