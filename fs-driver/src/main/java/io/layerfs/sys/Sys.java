@@ -72,6 +72,18 @@ public final class Sys {
 
     private final ThreadLocal<Dirents> dirents = ThreadLocal.withInitial(Dirents::new);
 
+    /**
+     * What the stat and xattr calls fill before their result is made from it, per thread, so a stat
+     * allocates its Stat and nothing more (a getattr through the /dev/fuse binding allocated 544
+     * bytes, 144 of them this array).
+     */
+    private static final class Scratch {
+        final long[] stat = new long[16];
+        final byte[] xattr = new byte[256];
+    }
+
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
     private Sys() {
         String os = System.getProperty("os.name");
         String arch = System.getProperty("os.arch");
@@ -100,7 +112,7 @@ public final class Sys {
 
     /** lstat relative to dirfd. */
     public Stat lstat(int dirfd, String path) throws SysException {
-        long[] f = new long[16];
+        long[] f = scratch.get().stat;
         int r = Native.fstatat(dirfd, c(path), AT_SYMLINK_NOFOLLOW, f);
         if (r != 0) {
             throw fail(r, "fstatat", path);
@@ -110,7 +122,7 @@ public final class Sys {
 
     /** lstat relative to dirfd, or null when the name does not exist (ENOENT or ENOTDIR on the way). */
     public Stat lstatOrNull(int dirfd, String path) throws SysException {
-        long[] f = new long[16];
+        long[] f = scratch.get().stat;
         int r = Native.fstatat(dirfd, c(path), AT_SYMLINK_NOFOLLOW, f);
         if (r != 0) {
             if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) {
@@ -122,7 +134,7 @@ public final class Sys {
     }
 
     public Stat fstat(int fd) throws SysException {
-        long[] f = new long[16];
+        long[] f = scratch.get().stat;
         int r = Native.fstat(fd, f);
         if (r != 0) {
             throw fail(r, "fstat", null);
@@ -514,7 +526,7 @@ public final class Sys {
     public byte[] lgetxattr(String path, String name) throws SysException {
         byte[] p = c(path);
         byte[] k = c(name);
-        byte[] buf = new byte[256];
+        byte[] buf = scratch.get().xattr;
         while (true) {
             long n = Native.lgetxattr(p, k, buf);
             if (n >= 0) {
