@@ -53,6 +53,8 @@ public class DevFuseBench {
     private static final long ROOT = 1;
     private static final int READDIR_SIZE = 4096;
     private static final int ENTRY_OUT = 128;
+    private static final int ATTR_OUT = 104;
+    private static final int OUT = DevFuseOps.OUT_HEADER;
 
     private Path dir;
     private UnionFs fs;
@@ -95,14 +97,15 @@ public class DevFuseBench {
         check();
     }
 
-    private void check() throws SysException {
+    private void check() {
         if (ops.handle(lookupHit, DevFuseOps.LOOKUP, ROOT) != ENTRY_OUT || nodeOf(lookupHit) != fNode) {
             throw new IllegalStateException("LOOKUP of f did not answer f's node");
         }
         if (ops.handle(lookupMiss, DevFuseOps.LOOKUP, ROOT) != ENTRY_OUT || nodeOf(lookupMiss) != 0) {
             throw new IllegalStateException("LOOKUP of a missing name did not answer a negative entry");
         }
-        if (ops.handle(getattr, DevFuseOps.GETATTR, fNode) != 104 || getattr.out.getLong(16 + 16 + 8) != 4) {
+        if (ops.handle(getattr, DevFuseOps.GETATTR, fNode) != ATTR_OUT
+                || getattr.out.getLong(OUT + 16 + 8) != 4) { // fuse_attr_out: valid (16), then ino, size
             throw new IllegalStateException("GETATTR of f did not answer its size, 4");
         }
         if (ops.handle(read128k, DevFuseOps.READ, 0) != 128 << 10) {
@@ -154,7 +157,7 @@ public class DevFuseBench {
 
     @Benchmark
     public int engineRead4k() throws SysException {
-        return fs.read(bigFh, read4k.outAddress + 16, 4096, 0);
+        return fs.read(bigFh, read4k.outAddress + OUT, 4096, 0);
     }
 
     @Benchmark
@@ -164,7 +167,7 @@ public class DevFuseBench {
 
     @Benchmark
     public int engineRead128k() throws SysException {
-        return fs.read(bigFh, read128k.outAddress + 16, 128 << 10, 0);
+        return fs.read(bigFh, read128k.outAddress + OUT, 128 << 10, 0);
     }
 
     /** The whole listing, 4 KiB replies from offset 0 on, as the kernel asks for it; returns the names. */
@@ -179,7 +182,7 @@ public class DevFuseBench {
                 return n < 0 ? n : names;
             }
             ByteBuffer out = readdir.out;
-            for (int at = 16; at < 16 + n; ) {
+            for (int at = OUT; at < OUT + n; ) {
                 int dirent = at + ENTRY_OUT;
                 offset = out.getLong(dirent + 8);
                 at = dirent + ((24 + out.getInt(dirent + 16) + 7) & ~7);
@@ -244,10 +247,10 @@ public class DevFuseBench {
     }
 
     private static long nodeOf(DevFuseOps.Buffers b) {
-        return b.out.getLong(16); // fuse_entry_out.nodeid after fuse_out_header
+        return b.out.getLong(OUT); // fuse_entry_out.nodeid
     }
 
     private static long handleOf(DevFuseOps.Buffers b) {
-        return b.out.getLong(16); // fuse_open_out.fh
+        return b.out.getLong(OUT); // fuse_open_out.fh
     }
 }
