@@ -131,11 +131,15 @@ final class Resolver {
         boolean ociWhiteoutPossible = name.length() * 3 + Markers.WH_PREFIX.length() <= NAME_MAX
                 || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + Markers.WH_PREFIX.length() <= NAME_MAX;
         long withoutWhiteouts = parent.listedWithoutWhiteouts;
+        // a whiteout in the parent's last layer hides nothing (no layer below holds the directory),
+        // so the name's absence there is the answer either way: no probe (in an upper-only
+        // directory, such as every one an untar makes, a new name costs one lstat, not two)
+        int last = layers.length - 1;
         for (int i = from; i < layers.length; i++) {
             Layer l = layers[i];
             Stat st = sys.lstatOrNull(l.fd, rel);
             if (st == null) {
-                if (ociWhiteoutPossible && (i >= 64 || (withoutWhiteouts & (1L << i)) == 0)) {
+                if (i < last && ociWhiteoutPossible && (i >= 64 || (withoutWhiteouts & (1L << i)) == 0)) {
                     if (whiteoutRel == null) {
                         whiteoutRel = Markers.child(parentRel, Markers.WH_PREFIX + name);
                     }
