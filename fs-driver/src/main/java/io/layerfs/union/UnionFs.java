@@ -517,11 +517,23 @@ public final class UnionFs implements AutoCloseable {
             if (n.replacesWhiteout) {
                 String tmp = work.tempName();
                 fd = sys.openat(work.fd, tmp, realFlags, mode & 07777);
-                n.own(fd, mode);
-                sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
+                try {
+                    n.own(fd, mode);
+                    sys.renameat2(work.fd, tmp, upper.fd, n.rel, 0);
+                } catch (SysException e) {
+                    sys.close(fd);
+                    discardNew(work.fd, tmp);
+                    throw e;
+                }
             } else {
                 fd = sys.openat(upper.fd, n.rel, realFlags, mode & 07777);
-                n.own(fd, mode);
+                try {
+                    n.own(fd, mode);
+                } catch (SysException e) {
+                    sys.close(fd);
+                    discardNew(upper.fd, n.rel); // made by this O_EXCL open: no one else's
+                    throw e;
+                }
             }
             resolver.invalidate(path);
             return fd;
@@ -623,16 +635,22 @@ public final class UnionFs implements AutoCloseable {
             // workdir, that untar took 9.6 s against 14.3 s (medians of 5, alternating).
             String name = work.tempName();
             sys.mkdirat(work.fd, name, dirMode & 0777);
-            n.ownIn(work.fd, name, dirMode);
+            try {
+                n.ownIn(work.fd, name, dirMode);
+                if (opaque) {
+                    sys.lsetxattrAt(work.fd, name, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
+                }
+                sys.renameat2(work.fd, name, upper.fd, n.rel,
+                        n.replacesWhiteout ? Sys.RENAME_EXCHANGE : Sys.RENAME_NOREPLACE);
+            } catch (SysException e) {
+                discardNew(work.fd, name);
+                throw e;
+            }
             if (opaque) {
-                sys.lsetxattrAt(work.fd, name, Markers.TRUSTED_OPAQUE, Markers.OPAQUE_YES, 0);
                 trace.opaque(path, "made where a lower directory is hidden");
             }
             if (n.replacesWhiteout) {
-                sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_EXCHANGE);
-                sys.unlinkat(work.fd, name, 0);
-            } else {
-                sys.renameat2(work.fd, name, upper.fd, n.rel, Sys.RENAME_NOREPLACE);
+                sys.unlinkat(work.fd, name, 0); // the whiteout, swapped out
             }
             // the name did not resolve before, so nothing below it is cached (a lookup under a missing
             // parent caches nothing): forgetting the name alone is enough, and O(1) however big the cache
@@ -709,13 +727,31 @@ public final class UnionFs implements AutoCloseable {
         int dirfd = n.replacesWhiteout ? work.fd : upper.fd;
         String name = n.replacesWhiteout ? work.tempName() : n.rel;
         maker.make(dirfd, name);
-        if (caller != null) {
-            n.ownIn(dirfd, name, mode);
-        }
-        if (n.replacesWhiteout) {
-            sys.renameat2(work.fd, name, upper.fd, n.rel, 0);
+        try {
+            if (caller != null) {
+                n.ownIn(dirfd, name, mode);
+            }
+            if (n.replacesWhiteout) {
+                sys.renameat2(work.fd, name, upper.fd, n.rel, 0);
+            }
+        } catch (SysException e) {
+            discardNew(dirfd, name);
+            throw e;
         }
         resolver.invalidate(path);
+    }
+
+    /**
+     * Removes an object this operation made (in the workdir, or in the upper under its new name)
+     * after a later step of the operation failed; that failure stays the answer. What cannot be
+     * removed now stays: in the workdir, the next mount's clean-up removes it.
+     */
+    private void discardNew(int dirfd, String name) {
+        try {
+            WorkDir.removeTree(sys, dirfd, name);
+        } catch (SysException ignored) {
+            // the first failure is the one to report
+        }
     }
 
     /** Where and how a new name goes in the upper; the parent is copied up on the way. */
