@@ -78,6 +78,17 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
         }
     }
 
+    /**
+     * Whether one option (key or key=value) switches the kernel's write cache, which only this binding
+     * has: the libfuse 2 binding drops these, as libfuse 2 refuses a mount with an option it does not
+     * know.
+     */
+    static boolean writeCacheOption(String item) {
+        int eq = item.indexOf('=');
+        String key = eq < 0 ? item : item.substring(0, eq);
+        return key.equals("writeback") || key.equals("writeback_cache") || key.equals("no_writeback_cache");
+    }
+
     /** 0 or 1, as fuse-overlayfs takes writeback=. */
     private static boolean flag(String key, String value) {
         return switch (value) {

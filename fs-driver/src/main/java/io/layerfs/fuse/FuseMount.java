@@ -122,8 +122,7 @@ public final class FuseMount implements AutoCloseable {
             opts.add("ro");
         }
         for (String o : extraOptions) {
-            // libfuse 2 has no write cache, and refuses a mount with an option it does not know
-            if (!o.equals("writeback_cache") && !o.equals("no_writeback_cache")) {
+            if (!DevFuseOptions.writeCacheOption(o)) {
                 opts.add(o);
             }
         }

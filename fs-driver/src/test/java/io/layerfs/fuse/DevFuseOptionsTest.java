@@ -60,4 +60,13 @@ class DevFuseOptionsTest {
                 () -> DevFuseOptions.parse(List.of("writeback=yes"), false));
         assertEquals("option writeback=yes: not 0 or 1", e.getMessage());
     }
+
+    @Test
+    void writeCacheOption_namesWhatTheLibfuseBindingDrops() {
+        assertTrue(DevFuseOptions.writeCacheOption("writeback=0"));
+        assertTrue(DevFuseOptions.writeCacheOption("writeback_cache"));
+        assertTrue(DevFuseOptions.writeCacheOption("no_writeback_cache"));
+        assertFalse(DevFuseOptions.writeCacheOption("writeback_cachex"));
+        assertFalse(DevFuseOptions.writeCacheOption("max_write=131072"));
+    }
 }
