@@ -319,7 +319,7 @@ final class BackgroundLauncher {
     /** The prefixes of options that set what option sets: "-XX:Name=" or an -X size option's. */
     private static List<String> sameSetting(String option) {
         int eq = option.indexOf('=');
-        if (option.startsWith("-XX:") && eq > 0) {
+        if ((option.startsWith("-XX:") || option.startsWith("-D")) && eq > 0) {
             return List.of(option.substring(0, eq + 1));
         }
         for (Map.Entry<String, List<String>> e : SAME_SETTING.entrySet()) {

@@ -64,6 +64,7 @@ final class MountServer {
         // Runs on SIGTERM, SIGINT and System.exit; the main thread runs it too once unmounted.
         Runtime.getRuntime().addShutdownHook(new Thread(shutdown::run, "layerfs-unmount"));
         onReady.run();
+        HeapTouch.startIfAsked();
         NativeHeap.trimPeriodically(TRIM_FIRST_MILLIS, TRIM_PERIOD_MILLIS);
         try {
             mount.awaitUnmount();

@@ -63,21 +63,27 @@ class BackgroundLauncherTest {
     @Test
     void serverOptions_addTheOptionsFile_unlessTheSameSettingIsGiven() {
         List<String> file = BackgroundLauncher.serverOptionLines();
-        assertEquals(List.of("-Xmn8m", "-XX:CompileThresholdScaling=0.05", "-XX:TieredStopAtLevel=1",
+        assertEquals(List.of("-Xmn8m", "-Dlayerfs.touchHeapMiB=16", "-XX:CompileThresholdScaling=0.05",
+                "-XX:TieredStopAtLevel=1",
                 "-XX:CICompilerCount=1", "-Xms16m", "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40"), file,
                 "comments and blank lines skipped");
         List<String> all = new java.util.ArrayList<>(List.of("-Xshare:auto"));
         all.addAll(file);
         assertEquals(all, BackgroundLauncher.serverOptions(List.of("-Xshare:auto")));
         assertEquals(List.of("-Xmn64m", "-XX:CompileThresholdScaling=1", "-XX:InitialHeapSize=64m",
-                        "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MinHeapFreeRatio=20",
+                        "-Dlayerfs.touchHeapMiB=16", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MinHeapFreeRatio=20",
                         "-XX:MaxHeapFreeRatio=40"),
                 BackgroundLauncher.serverOptions(List.of("-Xmn64m", "-XX:CompileThresholdScaling=1",
                         "-XX:InitialHeapSize=64m")));
-        assertEquals(List.of("-XX:NewSize=4m", "-Xms1g", "-XX:CompileThresholdScaling=0.05",
+        assertEquals(List.of("-XX:NewSize=4m", "-Xms1g", "-Dlayerfs.touchHeapMiB=16", "-XX:CompileThresholdScaling=0.05",
                         "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MinHeapFreeRatio=20",
                         "-XX:MaxHeapFreeRatio=40"),
                 BackgroundLauncher.serverOptions(List.of("-XX:NewSize=4m", "-Xms1g")));
+        // a system property counts as given whatever its value
+        assertEquals(List.of("-Dlayerfs.touchHeapMiB=0", "-Xmn8m", "-XX:CompileThresholdScaling=0.05",
+                        "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-Xms16m", "-XX:MinHeapFreeRatio=20",
+                        "-XX:MaxHeapFreeRatio=40"),
+                BackgroundLauncher.serverOptions(List.of("-Dlayerfs.touchHeapMiB=0")));
     }
 
     @Test
