@@ -20,9 +20,9 @@ enum ExitCode {
     BAD_LAYER(3, "a layer directory is missing, misplaced or not a directory"),
     BAD_MOUNTPOINT(4, "mount point missing, not a directory, busy, or not FUSE"),
     NOT_MOUNTED(5, "umount, --mount: nothing is mounted there"),
-    NO_FUSE(6, "/dev/fuse is missing (or libfuse2, with LAYERFS_FUSE_BINDING=jnr)"),
+    NO_FUSE(6, "no /dev/fuse (or no libfuse2 with LAYERFS_FUSE_BINDING=jnr)"),
     NOT_FOUND(7, "no such image, layer or container in the store"),
-    BAD_IMAGE(8, "an image or layer was refused: digest mismatch, hostile or broken content");
+    BAD_IMAGE(8, "an image or layer was refused: bad digest or content");
 
     final int code;
     private final String meaning;

@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
             "  layerfs -o lowerdir=l/top:l/base,upperdir=up,workdir=work merged   # podman",
             "  layerfs umount /c/merged",
             "  layerfs explain /etc/motd --mount /c/merged          # why visible or hidden",
-            "  layerfs whiteouts /c/upper                           # every marker and its encoding",
+            "  layerfs whiteouts /c/upper                           # every marker, encoding",
             "  layerfs lint /img/top /img/base --upper /c/up        # problems, exit 1 if any",
             "  layerfs convert --to kernel ./layer ./layer-kernel   # rewrite the markers",
             "  layerfs mount --help",

@@ -56,6 +56,28 @@ class MainTest {
         }
     }
 
+    /** picocli breaks a longer footer line at the usage width, out of its column; none may need it. */
+    @Test
+    void help_footerLines_fitTheUsageWidth() {
+        CommandLine root = Main.commandLine(host, dir);
+        List<CommandLine> all = new java.util.ArrayList<>(List.of(root));
+        for (int i = 0; i < all.size(); i++) {
+            all.addAll(all.get(i).getSubcommands().values());
+        }
+        Set<String> over = new java.util.TreeSet<>();
+        for (CommandLine c : all) {
+            int width = c.getCommandSpec().usageMessage().width();
+            for (String line : c.getCommandSpec().usageMessage().footer()) {
+                for (String l : line.split("%n|\n", -1)) {
+                    if (l.length() > width) {
+                        over.add(c.getCommandName() + " (" + l.length() + " > " + width + "): " + l);
+                    }
+                }
+            }
+        }
+        assertEquals(Set.of(), over);
+    }
+
     @Test
     void helpCommand_showsTheCommandsHelp() {
         assertEquals(0, run("help", "umount"));
