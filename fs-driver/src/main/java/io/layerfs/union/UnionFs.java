@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -56,6 +59,19 @@ public final class UnionFs implements AutoCloseable {
      * layers even when the kernel dropped a RELEASE at unmount.
      */
     private final Set<Integer> openFiles = ConcurrentHashMap.newKeySet();
+    /**
+     * Read-only descriptors of lower regular files, by the lower file (dev, ino): a copy-up of
+     * that file points each at the copy (dup2 of the copy's descriptor onto theirs), so a reader
+     * that opened a file before it was copied up reads what was written since, as on kernel
+     * overlayfs. Without it such a reader read the lower data, and through FUSE its reads refilled
+     * the mount's page cache, shared by every open of the file, with the lower data: once the
+     * cache had been dropped, new opens showed the old content too. Guarded by itself; a
+     * descriptor in it is closed under that lock, so a copy-up never points a number closed and
+     * reused meanwhile.
+     */
+    private final Map<Long, Set<Integer>> lowerReaders = new HashMap<>();
+    /** The key in {@link #lowerReaders} of each descriptor there. */
+    private final ConcurrentHashMap<Integer, Long> lowerReaderKeys = new ConcurrentHashMap<>();
     private final AtomicLong dirHandles = new AtomicLong();
     private final AtomicLong copyUps = new AtomicLong();
     /**
@@ -438,7 +454,12 @@ public final class UnionFs implements AutoCloseable {
             r.lock();
             try {
                 Entry e = resolver.require(path);
-                return sys.openat(e.top.fd, e.rel(), realFlags, 0);
+                int fd = sys.openat(e.top.fd, e.rel(), realFlags, 0);
+                if (!e.top.upper && e.top != workLayer && upper != null) {
+                    // registered under the read lock: a copy-up (under the write lock) finds it
+                    addLowerReader(fd);
+                }
+                return fd;
             } finally {
                 r.unlock();
             }
@@ -599,9 +620,87 @@ public final class UnionFs implements AutoCloseable {
     }
 
     public void release(long fh) {
+        int fd = (int) fh;
+        if (lowerReaderKeys.containsKey(fd)) {
+            synchronized (lowerReaders) {
+                Long key = lowerReaderKeys.remove(fd);
+                if (key != null) {
+                    Set<Integer> fds = lowerReaders.get(key);
+                    fds.remove(fd);
+                    if (fds.isEmpty()) {
+                        lowerReaders.remove(key);
+                    }
+                }
+                closeOpenFile(fd);
+            }
+            return;
+        }
+        closeOpenFile(fd);
+    }
+
+    private void closeOpenFile(int fd) {
         // only once: after close() a late RELEASE must not close a number reused since
-        if (openFiles.remove((int) fh)) {
-            sys.close((int) fh);
+        if (openFiles.remove(fd)) {
+            sys.close(fd);
+        }
+    }
+
+    private void addLowerReader(int fd) throws SysException {
+        Stat st;
+        try {
+            st = sys.fstat(fd);
+        } catch (SysException e) {
+            sys.close(fd);
+            throw e;
+        }
+        if (!st.isRegular()) {
+            return;
+        }
+        long key = lowerFileKey(st);
+        synchronized (lowerReaders) {
+            lowerReaders.computeIfAbsent(key, k -> new HashSet<>()).add(fd);
+            lowerReaderKeys.put(fd, key);
+        }
+    }
+
+    /** The lower file's device index and inode number in one key (the union's own numbering). */
+    private long lowerFileKey(Stat st) {
+        return inodes.own(st);
+    }
+
+    private static void warn(String message) {
+        java.util.logging.Logger.getLogger("io.layerfs.union").warning(message);
+    }
+
+    /**
+     * Points the read-only descriptors of the lower file {@code lower} at its copy {@code up}
+     * (see {@link #lowerReaders}). Called under the write lock, once the copy is in place.
+     */
+    private void pointReadersAtCopy(Stat lower, Entry up) {
+        synchronized (lowerReaders) {
+            Set<Integer> fds = lowerReaders.remove(lowerFileKey(lower));
+            if (fds == null) {
+                return;
+            }
+            for (Integer fd : fds) {
+                lowerReaderKeys.remove(fd);
+            }
+            int copy;
+            try {
+                copy = sys.openat(upper.fd, up.rel(), Sys.O_RDONLY | Sys.O_NOFOLLOW, 0);
+            } catch (SysException e) {
+                warn("readers of " + up.path + " opened before its copy-up still read the lower file: " + e.getMessage());
+                return;
+            }
+            try {
+                for (Integer fd : fds) {
+                    sys.dup2(copy, fd);
+                }
+            } catch (SysException e) {
+                warn("a reader of " + up.path + " opened before its copy-up still reads the lower file: " + e.getMessage());
+            } finally {
+                sys.close(copy);
+            }
         }
     }
 
@@ -1298,7 +1397,11 @@ public final class UnionFs implements AutoCloseable {
         if (st.nlink > 1) {
             linkUpOtherNames(e, st);
         }
-        return resolver.require(e.path);
+        Entry up = resolver.require(e.path);
+        if (st.isRegular()) {
+            pointReadersAtCopy(st, up);
+        }
+        return up;
     }
 
     /**

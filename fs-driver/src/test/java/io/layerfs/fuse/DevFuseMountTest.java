@@ -66,6 +66,41 @@ class DevFuseMountTest {
         }
     }
 
+    /**
+     * A file opened read-only before another process copies it up and writes to it: once the page
+     * cache is dropped, its reads come to the server with its own handle. They must read the copy,
+     * and so must every later open, which shares the pages those reads fill (found 2026-12-07: the
+     * handle still read the lower file, and a new open then showed the old content too).
+     */
+    @Test
+    void readerOpenedBeforeCopyUp_afterCacheDropped_itAndNewOpensReadTheCopy() throws Exception {
+        Stack s = new Stack(tmp, 1);
+        s.file(s.lower(0), "small", "OLDDATA1rest");
+        try (MountView v = mount(s)) {
+            int reader = SYS.openat(Sys.AT_FDCWD, v.host("/small"), Sys.O_RDONLY, 0);
+            try {
+                byte[] buf = new byte[12];
+                assertEquals(12, SYS.pread(reader, buf, 12, 0));
+                assertEquals("OLDDATA1rest", new String(buf, StandardCharsets.UTF_8));
+                int writer = SYS.openat(Sys.AT_FDCWD, v.host("/small"), Sys.O_WRONLY, 0);
+                try {
+                    SYS.pwrite(writer, bytes("NEWDATA1"), 8, 0);
+                    SYS.fsync(writer, false); // written back: its pages are clean, so they can be dropped
+                } finally {
+                    SYS.close(writer);
+                }
+                Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "1");
+
+                assertEquals(12, SYS.pread(reader, buf, 12, 0));
+                assertEquals("NEWDATA1rest", new String(buf, StandardCharsets.UTF_8), "the reader's own handle");
+                assertEquals("NEWDATA1rest", new String(v.read("/small"), StandardCharsets.UTF_8), "a new open");
+                assertEquals("NEWDATA1rest", Files.readString(s.upper.resolve("small")));
+            } finally {
+                SYS.close(reader);
+            }
+        }
+    }
+
     @Test
     void unlink_fileOpen_handleStillStatsReadsAndWrites() throws Exception {
         Stack s = new Stack(tmp, 1);
