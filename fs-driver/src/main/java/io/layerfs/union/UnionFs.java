@@ -60,18 +60,24 @@ public final class UnionFs implements AutoCloseable {
      */
     private final Set<Integer> openFiles = ConcurrentHashMap.newKeySet();
     /**
-     * Read-only descriptors of lower regular files, by the lower file (dev, ino): a copy-up of
-     * that file points each at the copy (dup2 of the copy's descriptor onto theirs), so a reader
-     * that opened a file before it was copied up reads what was written since, as on kernel
+     * Read-only descriptors of lower regular files, by the lower name they were opened by: a
+     * copy-up of the file points each at the copy (dup2 of the copy's descriptor onto theirs), so a
+     * reader that opened a file before it was copied up reads what was written since, as on kernel
      * overlayfs. Without it such a reader read the lower data, and through FUSE its reads refilled
      * the mount's page cache, shared by every open of the file, with the lower data: once the
-     * cache had been dropped, new opens showed the old content too. Guarded by itself; a
-     * descriptor in it is closed under that lock, so a copy-up never points a number closed and
-     * reused meanwhile.
+     * cache had been dropped, new opens showed the old content too. Keyed by name, not by inode,
+     * so that an open costs no system call more (a copy-up of a hard-linked file looks up its
+     * other names). Guarded by itself; a descriptor in it is closed under that lock, so a copy-up
+     * never points a number closed and reused meanwhile.
      */
-    private final Map<Long, Set<Integer>> lowerReaders = new HashMap<>();
+    private final Map<LowerName, Set<Integer>> lowerReaders = new HashMap<>();
     /** The key in {@link #lowerReaders} of each descriptor there. */
-    private final ConcurrentHashMap<Integer, Long> lowerReaderKeys = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, LowerName> lowerReaderKeys = new ConcurrentHashMap<>();
+
+    /** A name in a lower layer. */
+    private record LowerName(int layer, String rel) {
+    }
+
     private final AtomicLong dirHandles = new AtomicLong();
     private final AtomicLong copyUps = new AtomicLong();
     /**
@@ -455,9 +461,9 @@ public final class UnionFs implements AutoCloseable {
             try {
                 Entry e = resolver.require(path);
                 int fd = sys.openat(e.top.fd, e.rel(), realFlags, 0);
-                if (!e.top.upper && e.top != workLayer && upper != null) {
+                if (!e.top.upper && e.top != workLayer && upper != null && e.type == Stat.S_IFREG) {
                     // registered under the read lock: a copy-up (under the write lock) finds it
-                    addLowerReader(fd);
+                    addLowerReader(fd, new LowerName(e.top.index, e.rel()));
                 }
                 return fd;
             } finally {
@@ -623,7 +629,7 @@ public final class UnionFs implements AutoCloseable {
         int fd = (int) fh;
         if (lowerReaderKeys.containsKey(fd)) {
             synchronized (lowerReaders) {
-                Long key = lowerReaderKeys.remove(fd);
+                LowerName key = lowerReaderKeys.remove(fd);
                 if (key != null) {
                     Set<Integer> fds = lowerReaders.get(key);
                     fds.remove(fd);
@@ -645,63 +651,70 @@ public final class UnionFs implements AutoCloseable {
         }
     }
 
-    private void addLowerReader(int fd) throws SysException {
-        Stat st;
-        try {
-            st = sys.fstat(fd);
-        } catch (SysException e) {
-            sys.close(fd);
-            throw e;
-        }
-        if (!st.isRegular()) {
-            return;
-        }
-        long key = lowerFileKey(st);
+    private void addLowerReader(int fd, LowerName key) {
         synchronized (lowerReaders) {
             lowerReaders.computeIfAbsent(key, k -> new HashSet<>()).add(fd);
             lowerReaderKeys.put(fd, key);
         }
     }
 
-    /** The lower file's device index and inode number in one key (the union's own numbering). */
-    private long lowerFileKey(Stat st) {
-        return inodes.own(st);
-    }
-
-    private static void warn(String message) {
-        java.util.logging.Logger.getLogger("io.layerfs.union").warning(message);
-    }
-
     /**
-     * Points the read-only descriptors of the lower file {@code lower} at its copy {@code up}
-     * (see {@link #lowerReaders}). Called under the write lock, once the copy is in place.
+     * Points the read-only descriptors of the lower file copied up from e, by any of its names, at
+     * its copy {@code up} (see {@link #lowerReaders}). Called under the write lock, once the copy
+     * (and its other names') are in place.
      */
-    private void pointReadersAtCopy(Stat lower, Entry up) {
+    private void pointReadersAtCopy(Entry e, Stat lower, Entry up) {
         synchronized (lowerReaders) {
-            Set<Integer> fds = lowerReaders.remove(lowerFileKey(lower));
-            if (fds == null) {
+            if (lowerReaders.isEmpty()) {
                 return;
             }
-            for (Integer fd : fds) {
-                lowerReaderKeys.remove(fd);
+            List<Integer> fds = new ArrayList<>();
+            takeReaders(new LowerName(e.top.index, e.rel()), fds);
+            if (lower.nlink > 1) {
+                try {
+                    for (String rel : hardLinks.namesOf(e.top, lower.ino)) {
+                        takeReaders(new LowerName(e.top.index, rel), fds);
+                    }
+                } catch (SysException x) {
+                    warn("readers of other names of " + up.path + " opened before its copy-up may still read the lower file: "
+                            + x.getMessage());
+                }
+            }
+            if (fds.isEmpty()) {
+                return;
             }
             int copy;
             try {
                 copy = sys.openat(upper.fd, up.rel(), Sys.O_RDONLY | Sys.O_NOFOLLOW, 0);
-            } catch (SysException e) {
-                warn("readers of " + up.path + " opened before its copy-up still read the lower file: " + e.getMessage());
+            } catch (SysException x) {
+                warn("readers of " + up.path + " opened before its copy-up still read the lower file: " + x.getMessage());
                 return;
             }
             try {
                 for (Integer fd : fds) {
                     sys.dup2(copy, fd);
                 }
-            } catch (SysException e) {
-                warn("a reader of " + up.path + " opened before its copy-up still reads the lower file: " + e.getMessage());
+            } catch (SysException x) {
+                warn("a reader of " + up.path + " opened before its copy-up still reads the lower file: " + x.getMessage());
             } finally {
                 sys.close(copy);
             }
         }
+    }
+
+    /** Moves the descriptors registered under key to fds. Holding {@link #lowerReaders}. */
+    private void takeReaders(LowerName key, List<Integer> fds) {
+        Set<Integer> taken = lowerReaders.remove(key);
+        if (taken != null) {
+            for (Integer fd : taken) {
+                lowerReaderKeys.remove(fd);
+                fds.add(fd);
+            }
+        }
+    }
+
+    private static void warn(String message) {
+        java.util.logging.Logger.getLogger("io.layerfs.union").warning(message);
     }
 
     /** fd, remembered as open until {@link #release} (or {@link #close}). */
@@ -1399,7 +1412,7 @@ public final class UnionFs implements AutoCloseable {
         }
         Entry up = resolver.require(e.path);
         if (st.isRegular()) {
-            pointReadersAtCopy(st, up);
+            pointReadersAtCopy(e, st, up);
         }
         return up;
     }
