@@ -79,17 +79,21 @@ class ReadersFollowCopyUpTest {
     }
 
     @Test
-    void readerReleasedBeforeCopyUp_isNotTouched_andTruncatingCopyUpIsSeen() throws Exception {
+    void readerReleasedBeforeCopyUp_leavesNoRegistration_andTruncatingCopyUpIsSeen() throws Exception {
         try (UnionFs fs = UnionFs.open(stack().config())) {
             long gone = fs.open("/low", Sys.O_RDONLY);
             fs.release(gone);
+            long other = fs.open("/other", Sys.O_RDONLY);
+            assertEquals(gone, other, "the premise: the released number is the next one handed out");
             long reader = fs.open("/low", Sys.O_RDONLY);
 
             long t = fs.open("/low", Sys.O_WRONLY | Sys.O_TRUNC); // a copy-up without data
             fs.release(t);
 
             assertEquals("", read(fs, reader));
+            assertEquals("OTHER", read(fs, other), "a number released as a reader of /low is not pointed at its copy");
             fs.release(reader);
+            fs.release(other);
         }
     }
 }
