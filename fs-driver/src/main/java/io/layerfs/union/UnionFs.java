@@ -995,10 +995,9 @@ public final class UnionFs implements AutoCloseable {
         e = ownName(e);
         String name = nameOf(e.path);
         Entry parent = resolver.require(parentOf(e.path));
-        boolean below = resolver.visibleBelowUpper(parent, name);
         if (e.inUpper()) {
             Stat st = sys.lstat(upper.fd, e.rel());
-            if (below) {
+            if (resolver.visibleBelowUpper(parent, name)) {
                 whiteoutOverUpper(e.rel(), e.isDir());
             } else if (e.isDir()) {
                 removeUpperDir(e.rel());
@@ -1009,8 +1008,11 @@ public final class UnionFs implements AutoCloseable {
                 inodes.forget(st);
             }
         } else {
+            // shown from a lower layer, so the upper has nothing by this name
             parent = ensureUpperDir(parent);
-            makeWhiteout(Markers.child(parent.rel(), name));
+            String rel = Markers.child(parent.rel(), name);
+            work.makeWhiteout(upper.fd, rel);
+            trace.whiteout("/" + rel);
         }
     }
 
@@ -1030,7 +1032,7 @@ public final class UnionFs implements AutoCloseable {
             }
         }
         // Build the whiteout beside, then swap it in: the name never shows the lower object.
-        sys.mknodat(work.fd, tmp, Stat.S_IFCHR, 0);
+        work.makeWhiteout(work.fd, tmp);
         sys.renameat2(work.fd, tmp, upper.fd, rel, Sys.RENAME_EXCHANGE);
         WorkDir.removeTree(sys, work.fd, tmp);
     }
@@ -1038,7 +1040,7 @@ public final class UnionFs implements AutoCloseable {
     private void makeWhiteout(String rel) throws SysException {
         Stat there = sys.lstatOrNull(upper.fd, rel);
         if (there == null) {
-            sys.mknodat(upper.fd, rel, Stat.S_IFCHR, 0);
+            work.makeWhiteout(upper.fd, rel);
             trace.whiteout("/" + rel);
         } else if (!there.isWhiteoutDevice()) {
             whiteoutOverUpper(rel, there.isDirectory());

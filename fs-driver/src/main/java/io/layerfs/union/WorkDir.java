@@ -16,6 +16,8 @@ import io.layerfs.sys.SysException;
  */
 final class WorkDir implements AutoCloseable {
     static final String SUBDIR = "work";
+    /** Names of the shared whiteouts ({@link #makeWhiteout}), kept while mounted. */
+    static final String SHARED_WHITEOUT_PREFIX = "#lfs-whiteout";
 
     private final Sys sys;
     private final int lockFd;
@@ -23,6 +25,13 @@ final class WorkDir implements AutoCloseable {
     final int fd;
     private final AtomicLong counter = new AtomicLong();
     private final java.nio.file.Path path;
+    /**
+     * The whiteout that new whiteouts are hard links to, a name in this directory; null until the
+     * first whiteout. Guarded by the union's write lock, under which every whiteout is made.
+     */
+    private String sharedWhiteout;
+    /** False once a link was refused where a whiteout of its own could be made. */
+    private boolean linkWhiteouts = true;
 
     private WorkDir(Sys sys, int lockFd, int fd, java.nio.file.Path path) {
         this.path = path;
@@ -77,6 +86,51 @@ final class WorkDir implements AutoCloseable {
         return "#lfs" + Long.toHexString(counter.incrementAndGet());
     }
 
+    /**
+     * Makes a whiteout (a 0/0 character device) at rel under dirfd: a hard link to one shared
+     * whiteout, as kernel overlayfs has made them since Linux 5.8. A link allocates no inode, so
+     * deleting a tree of lower files costs no inode per file, and rm -rf of 20,000 lower files
+     * took 3.0-3.2 s with a device each. Caller holds the union's write lock.
+     *
+     * <p>A shared whiteout at the filesystem's link limit is replaced by a fresh one. Where a link
+     * fails but a device of its own can be made (a filesystem without hard links), whiteouts are
+     * devices of their own from then on.
+     */
+    void makeWhiteout(int dirfd, String rel) throws SysException {
+        if (linkWhiteouts) {
+            try {
+                linkWhiteout(dirfd, rel);
+                return;
+            } catch (SysException e) {
+                sys.mknodat(dirfd, rel, Stat.S_IFCHR, 0); // fails too where the target is at fault
+                linkWhiteouts = false;
+                java.util.logging.Logger.getLogger("io.layerfs.union").warning(
+                        "whiteouts are devices of their own from now on: linking one failed (" + e.getMessage() + ")");
+                return;
+            }
+        }
+        sys.mknodat(dirfd, rel, Stat.S_IFCHR, 0);
+    }
+
+    private void linkWhiteout(int dirfd, String rel) throws SysException {
+        if (sharedWhiteout == null) {
+            String name = SHARED_WHITEOUT_PREFIX + counter.incrementAndGet();
+            sys.mknodat(fd, name, Stat.S_IFCHR, 0);
+            sharedWhiteout = name;
+        }
+        try {
+            sys.linkat(fd, sharedWhiteout, dirfd, rel);
+        } catch (SysException e) {
+            if (e.errno() != Errno.EMLINK) {
+                throw e;
+            }
+            // at the link limit (65,000 on ext4): the links made stay, a fresh one takes over
+            sys.unlinkat(fd, sharedWhiteout, 0);
+            sharedWhiteout = null;
+            linkWhiteout(dirfd, rel);
+        }
+    }
+
     static void removeTree(Sys sys, int dirfd, String rel) throws SysException {
         Stat st = sys.lstatOrNull(dirfd, rel);
         if (st == null) {
@@ -94,6 +148,13 @@ final class WorkDir implements AutoCloseable {
 
     @Override
     public void close() {
+        if (sharedWhiteout != null) {
+            try {
+                sys.unlinkat(fd, sharedWhiteout, 0);
+            } catch (SysException e) {
+                // a leftover, removed when the next mount starts
+            }
+        }
         sys.closeDirectory(fd); // named by its Layer
         sys.close(lockFd);
     }

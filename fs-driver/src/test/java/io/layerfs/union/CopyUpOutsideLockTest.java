@@ -282,10 +282,13 @@ class CopyUpOutsideLockTest {
         return copy;
     }
 
+    /** What the workdir holds but the shared whiteout, which stays while mounted. */
     private List<String> workdir() throws Exception {
         try (Stream<Path> files = Files.list(s.work.resolve(WorkDir.SUBDIR))) {
             List<String> names = new ArrayList<>();
-            files.forEach(p -> names.add(p.getFileName().toString()));
+            files.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.startsWith(WorkDir.SHARED_WHITEOUT_PREFIX))
+                    .forEach(names::add);
             return names;
         }
     }
