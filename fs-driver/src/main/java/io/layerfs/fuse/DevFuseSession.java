@@ -37,6 +37,7 @@ import io.layerfs.union.UnionFs;
  * unmount (umount2 by {@link FuseMount#close}, or anyone's umount).
  */
 final class DevFuseSession {
+    private static final int NOTIFY_INVAL_INODE = 2;
 
     private final Sys sys;
     private final int fd;
@@ -61,6 +62,25 @@ final class DevFuseSession {
         this.threads = threads;
         this.mountpoint = mountpoint;
         this.debug = debug;
+        ops.attributesChanged = this::invalidateAttributes;
+    }
+
+    /**
+     * FUSE_NOTIFY_INVAL_INODE for node's attributes only (offset -1): its next stat asks again.
+     * The kernel applies it inside the write and takes no inode lock for it, so a request handler
+     * may send it.
+     */
+    private void invalidateAttributes(long node) {
+        ByteBuffer m = ByteBuffer.allocateDirect(40).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        m.putInt(0, 40).putInt(4, NOTIFY_INVAL_INODE).putLong(8, 0);
+        m.putLong(16, node).putLong(24, -1).putLong(32, 0);
+        try {
+            sys.write(fd, Sys.addressOf(m), 40);
+        } catch (SysException e) {
+            if (e.errno() != Errno.ENOENT) { // ENOENT: the kernel has forgotten the node
+                Log.get().log(Level.WARNING, "attribute invalidation of node " + node + " failed", e);
+            }
+        }
     }
 
     /**

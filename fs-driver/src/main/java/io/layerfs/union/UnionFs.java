@@ -1280,6 +1280,45 @@ public final class UnionFs implements AutoCloseable {
         });
     }
 
+    /**
+     * Clears what a write or truncate by a caller without CAP_FSETID clears (the VFS's
+     * should_remove_suid): the set-user-ID bit, and the set-group-ID bit of a group-executable
+     * file. For a binding that leaves it to the file system (FUSE_HANDLE_KILLPRIV_V2): this server
+     * writes with its own capabilities, which keep the bits. A security.capability xattr needs no
+     * help: the layer's file system removes it at any write, truncate or chown. Returns whether
+     * the mode changed.
+     */
+    public boolean killSetIdBits(long fh) throws SysException {
+        int newMode = withoutSetId(sys.fstat((int) fh).mode);
+        if (newMode < 0) {
+            return false;
+        }
+        sys.fchmod((int) fh, newMode);
+        return true;
+    }
+
+    /** {@link #killSetIdBits(long)} by path, for a truncate by path (copied up by then). */
+    public boolean killSetIdBits(String path) throws SysException {
+        int newMode = withoutSetId(getattr(path).mode);
+        if (newMode < 0) {
+            return false;
+        }
+        chmod(path, newMode);
+        return true;
+    }
+
+    /** The permission bits without the set-ID bits a write clears, or -1 when there are none. */
+    private static int withoutSetId(int mode) {
+        if ((mode & Stat.S_IFMT) != Stat.S_IFREG) {
+            return -1;
+        }
+        int kill = mode & 04000;
+        if ((mode & 02010) == 02010) {
+            kill |= 02000;
+        }
+        return kill == 0 ? -1 : mode & 07777 & ~kill;
+    }
+
     /** utimensat without following symlinks; nsec values may be Sys.UTIME_NOW or Sys.UTIME_OMIT. */
     public void utimens(String path, long aSec, long aNsec, long mSec, long mNsec) throws SysException {
         modify(path, true, e -> sys.lutimensat(e.top.fd, e.rel(), aSec, aNsec, mSec, mNsec));

@@ -84,6 +84,64 @@ class SecurityMountTest {
         }
     }
 
+    /**
+     * open(O_TRUNC) by a caller without CAP_FSETID clears the set-ID bits, as on kernel overlayfs:
+     * the server clears them (FUSE_OPEN_KILL_SUIDGID) and has the kernel forget the mode it had
+     * cached, which an O_TRUNC open would otherwise leave as it was. (Before FUSE_HANDLE_KILLPRIV_V2
+     * neither the upper nor the mount lost the bits: the kernel drops the mode change of a
+     * truncating open where the file system truncates in OPEN.)
+     */
+    @Test
+    void truncatingOpen_byCallerWithoutCapFsetid_clearsSetIdBits_inTheUpperAndTheMountsView() throws Exception {
+        Stack s = stack();
+        try (MountView v = LayerfsMount.mount(s.config(), s.mountpoint)) {
+            assertEquals(06777, v.stat("/bin/tool").mode & 07777, "cached by the kernel from here on");
+            assertEquals(0, runAs(1000, 1000, ": > " + v.root() + "/bin/tool"));
+            assertEquals(0777, SYS.lstat(Sys.AT_FDCWD, s.upper.resolve("bin/tool").toString()).mode & 07777);
+            assertEquals(0777, v.stat("/bin/tool").mode & 07777);
+            assertEquals(0, v.stat("/bin/tool").size);
+        }
+    }
+
+    /** Root has CAP_FSETID: its writes keep the set-ID bits; the capability goes at any write (VFS). */
+    @Test
+    void dataWrite_byRoot_keepsSetIdBits_dropsCapability() throws Exception {
+        Stack s = stack();
+        try (MountView v = LayerfsMount.mount(s.config(), s.mountpoint)) {
+            Files.writeString(v.root().resolve("bin/tool"), "x\n", java.nio.file.StandardOpenOption.APPEND);
+            assertEquals(06777, v.stat("/bin/tool").mode & 07777);
+            assertEquals(06777, SYS.lstat(Sys.AT_FDCWD, s.upper.resolve("bin/tool").toString()).mode & 07777);
+            assertNull(xattr(s.upper.resolve("bin/tool"), "security.capability"));
+        }
+    }
+
+    /** chown of a non-directory clears set-user-ID, and set-group-ID where group-executable, even by root. */
+    @Test
+    void chown_byRoot_clearsSetIdBits() throws Exception {
+        Stack s = stack();
+        try (MountView v = LayerfsMount.mount(s.config(), s.mountpoint)) {
+            assertEquals(06777, v.stat("/bin/tool").mode & 07777);
+            SYS.lchownat(Sys.AT_FDCWD, v.root().resolve("bin/tool").toString(), 0, 0);
+            assertEquals(0777, v.stat("/bin/tool").mode & 07777);
+            assertEquals(0777, SYS.lstat(Sys.AT_FDCWD, s.upper.resolve("bin/tool").toString()).mode & 07777);
+        }
+    }
+
+    /**
+     * chown(f, -1, -1) changes no owner and still clears the bits (kernel overlayfs: 0777). Under
+     * FUSE_HANDLE_KILLPRIV_V2 the kernel sends it as a change of ctime alone, with no mark.
+     */
+    @Test
+    void chownToTheSameOwner_minusOne_clearsSetIdBits() throws Exception {
+        Stack s = stack();
+        try (MountView v = LayerfsMount.mount(s.config(), s.mountpoint)) {
+            assertEquals(06777, v.stat("/bin/tool").mode & 07777);
+            SYS.lchownat(Sys.AT_FDCWD, v.root().resolve("bin/tool").toString(), -1, -1);
+            assertEquals(0777, v.stat("/bin/tool").mode & 07777);
+            assertEquals(0777, SYS.lstat(Sys.AT_FDCWD, s.upper.resolve("bin/tool").toString()).mode & 07777);
+        }
+    }
+
     @Test
     void unprivilegedCaller_cannotSetTrustedOrSecurityCapabilityXattrs() throws Exception {
         Stack s = stack();
