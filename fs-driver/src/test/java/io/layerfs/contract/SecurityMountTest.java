@@ -118,13 +118,7 @@ class SecurityMountTest {
     /** chown of a non-directory clears set-user-ID, and set-group-ID where group-executable, even by root. */
     @Test
     void chown_byRoot_clearsSetIdBits() throws Exception {
-        Stack s = stack();
-        try (MountView v = LayerfsMount.mount(s.config(), s.mountpoint)) {
-            assertEquals(06777, v.stat("/bin/tool").mode & 07777);
-            SYS.lchownat(Sys.AT_FDCWD, v.root().resolve("bin/tool").toString(), 0, 0);
-            assertEquals(0777, v.stat("/bin/tool").mode & 07777);
-            assertEquals(0777, SYS.lstat(Sys.AT_FDCWD, s.upper.resolve("bin/tool").toString()).mode & 07777);
-        }
+        assertChownClearsSetIdBits(0, 0);
     }
 
     /**
@@ -133,10 +127,14 @@ class SecurityMountTest {
      */
     @Test
     void chownToTheSameOwner_minusOne_clearsSetIdBits() throws Exception {
+        assertChownClearsSetIdBits(-1, -1);
+    }
+
+    private void assertChownClearsSetIdBits(int uid, int gid) throws Exception {
         Stack s = stack();
         try (MountView v = LayerfsMount.mount(s.config(), s.mountpoint)) {
             assertEquals(06777, v.stat("/bin/tool").mode & 07777);
-            SYS.lchownat(Sys.AT_FDCWD, v.root().resolve("bin/tool").toString(), -1, -1);
+            SYS.lchownat(Sys.AT_FDCWD, v.root().resolve("bin/tool").toString(), uid, gid);
             assertEquals(0777, v.stat("/bin/tool").mode & 07777);
             assertEquals(0777, SYS.lstat(Sys.AT_FDCWD, s.upper.resolve("bin/tool").toString()).mode & 07777);
         }
