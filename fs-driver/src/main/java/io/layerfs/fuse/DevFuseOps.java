@@ -102,13 +102,15 @@ final class DevFuseOps {
      * What we ask for. HANDLE_KILLPRIV_V2: the kernel marks the writes, truncates and truncating
      * opens of callers without CAP_FSETID, and we clear the set-ID bits of the file (this server
      * keeps them when it writes, as it has the capability); chown clears them in the layer's file
-     * system as it would here. Without it, the kernel asks for fresh attributes before every chown
-     * (one GETATTR per file of an untar: 20,000 of its 220,000 requests) and for the
-     * security.capability xattr before every write to a file. Not asked: DONT_MASK (the kernel
-     * applies the umask, as there are no POSIX ACLs to apply instead); HANDLE_KILLPRIV (v1: the
-     * kernel would not say which writes must clear); EXPORT_SUPPORT and POSIX_ACL (not offered);
-     * POSIX_LOCKS/FLOCK_LOCKS (the kernel keeps locks locally, as with libfuse). WRITEBACK_CACHE is
-     * added unless the mount says writeback=0 (see {@link #writeback}).
+     * system as it would here (a chown of nothing, -1 and -1, comes as a change of ctime alone, see
+     * {@link #setattr}). Without it, the kernel asks for fresh attributes before every chown (one
+     * GETATTR per file of an untar: 20,000 of its 221,000 requests), and it drops the clearing of an
+     * O_TRUNC open (where OPEN truncates, ATOMIC_O_TRUNC). With it the super block is SB_NOSEC, so a
+     * file found free of security.capability is not asked again before its next write. Not asked:
+     * DONT_MASK (the kernel applies the umask, as there are no POSIX ACLs to apply instead);
+     * HANDLE_KILLPRIV (v1: the kernel would not say which writes must clear); EXPORT_SUPPORT and
+     * POSIX_ACL (not offered); POSIX_LOCKS/FLOCK_LOCKS (the kernel keeps locks locally, as with
+     * libfuse). WRITEBACK_CACHE is added unless the mount says writeback=0 (see {@link #writeback}).
      */
     private static final int WANTED = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | DO_READDIRPLUS
             | READDIRPLUS_AUTO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS | HANDLE_KILLPRIV_V2;
