@@ -113,21 +113,23 @@ final class WorkDir implements AutoCloseable {
     }
 
     private void linkWhiteout(int dirfd, String rel) throws SysException {
-        if (sharedWhiteout == null) {
-            String name = SHARED_WHITEOUT_PREFIX + counter.incrementAndGet();
-            sys.mknodat(fd, name, Stat.S_IFCHR, 0);
-            sharedWhiteout = name;
-        }
-        try {
-            sys.linkat(fd, sharedWhiteout, dirfd, rel);
-        } catch (SysException e) {
-            if (e.errno() != Errno.EMLINK) {
-                throw e;
+        for (boolean fresh = false; ; fresh = true) {
+            if (sharedWhiteout == null) {
+                String name = SHARED_WHITEOUT_PREFIX + counter.incrementAndGet();
+                sys.mknodat(fd, name, Stat.S_IFCHR, 0);
+                sharedWhiteout = name;
+            }
+            try {
+                sys.linkat(fd, sharedWhiteout, dirfd, rel);
+                return;
+            } catch (SysException e) {
+                if (e.errno() != Errno.EMLINK || fresh) {
+                    throw e;
+                }
             }
             // at the link limit (65,000 on ext4): the links made stay, a fresh one takes over
             sys.unlinkat(fd, sharedWhiteout, 0);
             sharedWhiteout = null;
-            linkWhiteout(dirfd, rel);
         }
     }
 
