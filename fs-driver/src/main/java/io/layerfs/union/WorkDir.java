@@ -30,7 +30,7 @@ final class WorkDir implements AutoCloseable {
      * first whiteout. Guarded by the union's write lock, under which every whiteout is made.
      */
     private String sharedWhiteout;
-    /** False once a link was refused where a whiteout of its own could be made. */
+    /** False once a link was refused where a whiteout of its own could be made. Guarded likewise. */
     private boolean linkWhiteouts = true;
 
     private WorkDir(Sys sys, int lockFd, int fd, java.nio.file.Path path) {

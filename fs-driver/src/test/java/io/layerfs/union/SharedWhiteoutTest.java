@@ -26,6 +26,12 @@ import io.layerfs.testkit.MountTests;
 /**
  * Whiteouts are hard links to one 0/0 device in the workdir, as kernel overlayfs makes them: a
  * deleted lower tree costs no inode per name, and every reader of the upper still sees whiteouts.
+ *
+ * <pre>
+ *   lower/   the files each test names ("lower NAME" in each), e.g. a, b, d/x
+ *   upper/   empty; the unlinks leave a whiteout per name here
+ *   work/    work/#lfs-whiteoutN while mounted: the device the whiteouts are links of
+ * </pre>
  */
 class SharedWhiteoutTest {
     private static final Sys SYS = Sys.get();
