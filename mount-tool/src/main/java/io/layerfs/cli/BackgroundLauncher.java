@@ -11,7 +11,6 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -211,10 +210,56 @@ final class BackgroundLauncher {
         }
     }
 
+    /**
+     * The log's first line. Written before READY, so it is made without java.time's formatting and
+     * without ProcessHandle, whose first uses in a fresh JVM took 8-10 ms and 2-4 ms of every
+     * mount's start.
+     */
     private static void logServing(MountRequest request) {
-        System.err.println("layerfs: " + Instant.now() + " pid " + ProcessHandle.current().pid()
+        System.err.println("layerfs: " + utcTimestamp(System.currentTimeMillis()) + " pid " + ownPid()
                 + " serving " + request.mountpoint());
         System.err.flush();
+    }
+
+    /** {@code 2026-12-07T09:33:29.887Z}: the UTC time of epoch milliseconds, ISO 8601 (years 0-9999). */
+    static String utcTimestamp(long epochMillis) {
+        long days = Math.floorDiv(epochMillis, 86_400_000L);
+        long msOfDay = Math.floorMod(epochMillis, 86_400_000L);
+        // the proleptic Gregorian date of a day number, counted in 400-year eras from 0000-03-01
+        long z = days + 719_468;
+        long era = Math.floorDiv(z, 146_097);
+        long dayOfEra = z - era * 146_097;
+        long yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365;
+        long dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100);
+        long monthFromMarch = (5 * dayOfYear + 2) / 153;
+        long day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1;
+        long month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+        long year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+        StringBuilder b = new StringBuilder(24);
+        pad(b, year, 4).append('-');
+        pad(b, month, 2).append('-');
+        pad(b, day, 2).append('T');
+        pad(b, msOfDay / 3_600_000, 2).append(':');
+        pad(b, msOfDay / 60_000 % 60, 2).append(':');
+        pad(b, msOfDay / 1_000 % 60, 2).append('.');
+        return pad(b, msOfDay % 1_000, 3).append('Z').toString();
+    }
+
+    private static StringBuilder pad(StringBuilder b, long value, int width) {
+        String digits = Long.toString(value);
+        for (int i = digits.length(); i < width; i++) {
+            b.append('0');
+        }
+        return b.append(digits);
+    }
+
+    /** This process's id, from /proc/self (ProcessHandle where /proc is not mounted). */
+    private static long ownPid() {
+        try {
+            return Long.parseLong(java.nio.file.Files.readSymbolicLink(Path.of("/proc/self")).toString());
+        } catch (IOException | NumberFormatException e) {
+            return ProcessHandle.current().pid();
+        }
     }
 
     /** The background server of the mount at mountpoint (a real path), found by its command line. */

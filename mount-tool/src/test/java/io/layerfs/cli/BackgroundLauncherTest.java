@@ -157,4 +157,18 @@ class BackgroundLauncherTest {
         assertEquals(ExitCode.FAILURE, e.exitCode);
         assertTrue(child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS), "child still running");
     }
+
+    @Test
+    void utcTimestamp_anyMillisecond_sameAsJavaTime() {
+        java.time.format.DateTimeFormatter iso = java.time.format.DateTimeFormatter
+                .ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
+        long[] fixed = {0L, 1L, 951_782_400_000L /* 2000-02-29 */, 4_107_542_399_999L /* 2100-02-28 */,
+            1_796_634_809_887L, 253_402_300_799_999L /* 9999-12-31 */, -1L, -86_400_000L};
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < fixed.length + 10_000; i++) {
+            long millis = i < fixed.length ? fixed[i] : random.nextLong(0, 253_402_300_800_000L);
+            assertEquals(iso.format(java.time.Instant.ofEpochMilli(millis)), BackgroundLauncher.utcTimestamp(millis),
+                    "epoch millis " + millis);
+        }
+    }
 }
