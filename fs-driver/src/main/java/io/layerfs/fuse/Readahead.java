@@ -33,7 +33,7 @@ final class Readahead {
     static String raise(Path mountpoint, int kib) {
         Optional<String> device;
         try {
-            device = device(Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
+            device = device(Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
                     mountpoint.toString());
         } catch (IOException e) {
             return "readahead left as it is: cannot read /proc/self/mountinfo: " + e.getMessage();
@@ -55,16 +55,15 @@ final class Readahead {
     }
 
     /**
-     * The device number (MAJOR:MINOR) of the last layerfs mount at {@code mountpoint} in the given
-     * lines of /proc/self/mountinfo (proc(5): mount ID, parent ID, MAJOR:MINOR, root, mount point,
+     * The device number (MAJOR:MINOR) of the last layerfs mount at {@code mountpoint} in the text
+     * of /proc/self/mountinfo (proc(5): mount ID, parent ID, MAJOR:MINOR, root, mount point,
      * options, optional fields, "-", filesystem type, ...); the mount point has space, tab,
      * newline and backslash escaped as octal.
      */
-    static Optional<String> device(List<String> mountinfo, String mountpoint) {
+    static Optional<String> device(String mountinfo, String mountpoint) {
         String found = null;
-        for (String line : mountinfo) {
-            String[] f = line.split(" ");
-            if (f.length < 7 || !MountInfo.unescape(f[4]).equals(mountpoint)) {
+        for (String[] f : MountInfo.linesAt(mountinfo, mountpoint)) {
+            if (f.length < 7) {
                 continue;
             }
             int dash = List.of(f).indexOf("-");

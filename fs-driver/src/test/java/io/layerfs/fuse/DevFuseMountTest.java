@@ -307,7 +307,7 @@ class DevFuseMountTest {
         new Random(7).nextBytes(data);
         Files.write(s.lower(0).resolve("big"), data);
         try (MountView v = mount(s)) {
-            String device = Readahead.device(Files.readAllLines(Path.of("/proc/self/mountinfo")),
+            String device = Readahead.device(Files.readString(Path.of("/proc/self/mountinfo")),
                     s.mountpoint.toString()).orElseThrow();
             Path bdi = Path.of("/sys/class/bdi", device, "read_ahead_kb");
             assertEquals(String.valueOf(DevFuseOps.MAX_READ / 1024), Files.readString(bdi).trim());

@@ -2,20 +2,19 @@ package io.layerfs.fuse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.util.List;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
-/** Finding a layerfs mount's device number in /proc/self/mountinfo lines. */
+/** Finding a layerfs mount's device number in the text of /proc/self/mountinfo. */
 class ReadaheadTest {
-    private static final List<String> MOUNTINFO = List.of(
+    private static final String MOUNTINFO = String.join("\n",
             "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw",
             "40 22 0:39 / /c/merged rw,nosuid,nodev,relatime shared:20 - fuse.layerfs layerfs rw,user_id=0,group_id=0",
             "41 22 0:40 / /c/merged rw,nosuid,nodev,relatime - fuse.fuse-overlayfs fuse-overlayfs rw",
             "42 22 0:41 / /a\\040b rw,relatime - fuse.layerfs layerfs rw",
             "43 22 0:42 / /twice rw - fuse.layerfs layerfs rw",
-            "44 22 0:43 / /twice rw - fuse.layerfs layerfs rw");
+            "44 22 0:43 / /twice rw - fuse.layerfs layerfs rw", "");
 
     @Test
     void device_layerfsMount_itsMajorMinor() {

@@ -2,11 +2,17 @@ package io.layerfs.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** What {@link Preflight} and {@link UmountCommand} ask of the machine; tests pass a fake. */
 interface Host {
     /** The mounts visible to this process now. */
     MountTable mountTable() throws IOException;
+
+    /** The mount on top at mountPoint (absolute, free of symlinks), if any: {@link MountTable#find}. */
+    default Optional<MountTable.Mount> mountAt(Path mountPoint) throws IOException {
+        return mountTable().find(mountPoint);
+    }
 
     /** Whether /dev/fuse exists as a device. */
     boolean hasFuseDevice();

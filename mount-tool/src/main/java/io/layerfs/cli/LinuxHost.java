@@ -8,6 +8,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import io.layerfs.fuse.FuseMount;
@@ -30,6 +31,12 @@ final class LinuxHost implements Host {
     @Override
     public MountTable mountTable() throws IOException {
         return MountTable.parse(Files.readString(MOUNTINFO, StandardCharsets.UTF_8));
+    }
+
+    /** Without parsing the whole table: every mount checks its mount point on the way to READY. */
+    @Override
+    public Optional<MountTable.Mount> mountAt(Path mountPoint) throws IOException {
+        return MountTable.at(Files.readString(MOUNTINFO, StandardCharsets.UTF_8), mountPoint);
     }
 
     @Override

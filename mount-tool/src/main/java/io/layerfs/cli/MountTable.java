@@ -29,16 +29,38 @@ final class MountTable {
     static MountTable parse(String mountinfo) {
         List<Mount> mounts = new ArrayList<>();
         for (String line : mountinfo.split("\n")) {
-            String[] f = line.split(" ");
-            int dash = List.of(f).indexOf("-");
-            // Fields: id parent major:minor root mountpoint options [optional...] - type source superoptions
-            if (dash < 6 || f.length < dash + 3) {
-                continue;
+            Mount m = mount(line.split(" "));
+            if (m != null) {
+                mounts.add(m);
             }
-            mounts.add(new Mount(Path.of(unescape(f[4])), unescape(f[dash + 1]), unescape(f[dash + 2]),
-                    f.length > dash + 3 ? f[dash + 3] : "", f[2]));
         }
         return new MountTable(mounts);
+    }
+
+    /**
+     * The mount on top at mountPoint in mountinfo text, as {@link #find} would find it, reading
+     * only the lines of that mount point (see {@link io.layerfs.sys.MountInfo#linesAt}).
+     */
+    static Optional<Mount> at(String mountinfo, Path mountPoint) {
+        Mount top = null;
+        for (String[] f : io.layerfs.sys.MountInfo.linesAt(mountinfo, mountPoint.toString())) {
+            Mount m = mount(f);
+            if (m != null) {
+                top = m;
+            }
+        }
+        return Optional.ofNullable(top);
+    }
+
+    /** One line's fields, or null if they are not a mountinfo line. */
+    private static Mount mount(String[] f) {
+        int dash = List.of(f).indexOf("-");
+        // Fields: id parent major:minor root mountpoint options [optional...] - type source superoptions
+        if (dash < 6 || f.length < dash + 3) {
+            return null;
+        }
+        return new Mount(Path.of(unescape(f[4])), unescape(f[dash + 1]), unescape(f[dash + 2]),
+                f.length > dash + 3 ? f[dash + 3] : "", f[2]);
     }
 
     List<Mount> mounts() {

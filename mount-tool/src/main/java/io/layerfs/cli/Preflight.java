@@ -144,7 +144,7 @@ final class Preflight {
         // Before looking at the directory itself: the root of a dead FUSE mount cannot be stat'ed.
         Optional<MountTable.Mount> mounted;
         try {
-            mounted = host.mountTable().find(real);
+            mounted = host.mountAt(real);
         } catch (IOException e) {
             throw new CliException(ExitCode.FAILURE, "cannot read the mount table: " + reason(e));
         }
@@ -197,7 +197,7 @@ final class Preflight {
         }
         try {
             Path real = parent.toRealPath().resolve(abs.getFileName());
-            return host.mountTable().find(real).filter(m -> m.fsType().startsWith("fuse")).map(m -> real);
+            return host.mountAt(real).filter(m -> m.fsType().startsWith("fuse")).map(m -> real);
         } catch (IOException e) {
             return Optional.empty();
         }

@@ -54,4 +54,11 @@ class MountTableTest {
     void unescape_leavesOtherBackslashesAlone() {
         assertEquals("a b\\c\\9x\\", MountTable.unescape("a\\040b\\134c\\9x\\"));
     }
+
+    @Test
+    void at_everyMountPointAndSomeThatAreNot_sameAsFind() {
+        for (String p : java.util.List.of("/", "/proc", "/tmp/my dir/m", "/mnt/x", "/tmp", "/tmp/my dir", "/mnt")) {
+            assertEquals(table.find(Path.of(p)), MountTable.at(MOUNTINFO, Path.of(p)), p);
+        }
+    }
 }
