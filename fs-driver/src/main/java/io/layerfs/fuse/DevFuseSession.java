@@ -44,7 +44,6 @@ final class DevFuseSession {
     private final DevFuseOps ops;
     private final int readers;
     private final int threads;
-    private final Path mountpoint;
     /** Where --debug prints every request and reply; null without it. */
     private final PrintStream debug;
     /** Answers the requests that may take long (see {@link DevFuseOps#mayTakeLong}). */
@@ -53,14 +52,13 @@ final class DevFuseSession {
     private final BlockingQueue<DevFuseOps.Buffers> spare = new LinkedBlockingQueue<>();
     private final AtomicInteger made = new AtomicInteger();
 
-    private DevFuseSession(Sys sys, int fd, DevFuseOps ops, int readers, int threads, Path mountpoint,
+    private DevFuseSession(Sys sys, int fd, DevFuseOps ops, int readers, int threads,
                            PrintStream debug) {
         this.sys = sys;
         this.fd = fd;
         this.ops = ops;
         this.readers = readers;
         this.threads = threads;
-        this.mountpoint = mountpoint;
         this.debug = debug;
         ops.attributesChanged = this::invalidateAttributes;
     }
@@ -120,7 +118,7 @@ final class DevFuseSession {
                     + (e.errno() == Errno.EPERM ? " (mounting needs root)" : ""), e);
         }
         DevFuseOps ops = new DevFuseOps(fs, new DevFuseNodes(root.ino), options, onInit);
-        return new DevFuseSession(sys, fd, ops, Math.max(1, readers), Math.max(1, threads), mountpoint, debug);
+        return new DevFuseSession(sys, fd, ops, Math.max(1, readers), Math.max(1, threads), debug);
     }
 
     /**
@@ -270,12 +268,8 @@ final class DevFuseSession {
             }
         }
         if (opcode == DevFuseOps.INIT && r == 64) {
-            // the kernel applied our INIT reply inside the write above: the bdi's readahead is
-            // final now, and may be raised to one whole request
-            String readahead = Readahead.raise(mountpoint, DevFuseOps.MAX_READ / 1024);
-            if (debug != null) {
-                debug.println("   " + readahead);
-            }
+            // the kernel applied our INIT reply inside the write above: the mount is usable, and
+            // the bdi's readahead final, for the mounting thread to raise (see Readahead)
             ops.initialized();
         }
     }

@@ -211,6 +211,10 @@ public final class FuseMount implements AutoCloseable {
             detach(mnt);
             throw new IOException("mount of " + mnt + " failed: " + e.getCause().getMessage());
         }
+        String readahead = Readahead.raise(mnt, DevFuseOps.MAX_READ / 1024);
+        if (debug) {
+            System.err.println("   " + readahead);
+        }
         return new FuseMount(mnt, loop, exit);
     }
 

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Optional;
 
 import io.layerfs.sys.MountInfo;
+import io.layerfs.sys.Sys;
+import io.layerfs.sys.SysException;
 
 /**
  * Raises the readahead of one FUSE mount to the size of its largest request.
@@ -16,9 +18,11 @@ import io.layerfs.sys.MountInfo;
  * and FUSE_INIT can only lower it. A sequential reader then gets 128 KiB READ requests however big
  * the requests may be (1 MiB with the /dev/fuse binding): eight round trips where one would do.
  * The bdi of a mount is {@code /sys/class/bdi/MAJOR:MINOR}, MAJOR:MINOR being the mount's device
- * number, which is read from /proc/self/mountinfo: a stat(2) of the mount point from the server
- * would ask the server itself. Raising it needs root; when it cannot be done nothing changes but
- * the request size.
+ * number: the st_dev of its root, stat'ed by the mounting thread once INIT is answered (a request
+ * the server's readers answer), or else found in /proc/self/mountinfo, which on a host of
+ * thousands of mounts takes milliseconds to read. Raising it needs root; when it cannot be done
+ * nothing changes but the request size. It must happen before the mount is announced: a file
+ * takes its readahead from the bdi when it is opened.
  */
 final class Readahead {
     static final String FSTYPE = "fuse.layerfs";
@@ -33,10 +37,14 @@ final class Readahead {
     static String raise(Path mountpoint, int kib) {
         Optional<String> device;
         try {
-            device = device(Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
-                    mountpoint.toString());
-        } catch (IOException e) {
-            return "readahead left as it is: cannot read /proc/self/mountinfo: " + e.getMessage();
+            device = Optional.of(majorMinor(Sys.get().lstat(Sys.AT_FDCWD, mountpoint.toString()).dev));
+        } catch (SysException notStated) {
+            try {
+                device = device(Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
+                        mountpoint.toString());
+            } catch (IOException e) {
+                return "readahead left as it is: cannot read /proc/self/mountinfo: " + e.getMessage();
+            }
         }
         if (device.isEmpty()) {
             return "readahead left as it is: " + mountpoint + " is not in /proc/self/mountinfo";
@@ -52,6 +60,13 @@ final class Readahead {
         } catch (IOException | NumberFormatException e) {
             return "readahead left as it is: " + file + ": " + e.getMessage();
         }
+    }
+
+    /** A dev_t as MAJOR:MINOR (glibc's gnu_dev_major and gnu_dev_minor). */
+    static String majorMinor(long dev) {
+        long major = ((dev >>> 32) & 0xfffff000L) | ((dev >>> 8) & 0xfffL);
+        long minor = ((dev >>> 12) & 0xffffff00L) | (dev & 0xffL);
+        return major + ":" + minor;
     }
 
     /**

@@ -36,4 +36,14 @@ class ReadaheadTest {
         assertEquals(Optional.empty(), Readahead.device(MOUNTINFO, "/"));
         assertEquals(Optional.empty(), Readahead.device(MOUNTINFO, "/nowhere"));
     }
+
+    @Test
+    void majorMinor_smallAndLargeNumbers_asTheKernelEncodesThem() {
+        assertEquals("0:39", Readahead.majorMinor(39));
+        assertEquals("254:0", Readahead.majorMinor(254 << 8));
+        long major = 4097;
+        long minor = 1_048_577;
+        long dev = ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+        assertEquals("4097:1048577", Readahead.majorMinor(dev));
+    }
 }
