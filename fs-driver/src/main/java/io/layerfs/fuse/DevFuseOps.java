@@ -476,11 +476,14 @@ final class DevFuseOps {
                 fs.truncate(path(node), size);
             }
         }
-        // chown(f, -1, -1) arrives as a change of ctime alone (under the write cache): the kernel
-        // strips the mode it would clear and, with no uid or gid, marks nothing; no other change of
-        // a file's attributes is ctime alone (the write cache's own times carry mtime too)
+        // The kernel marks a chown too, but the chown above cleared the bits already, in the
+        // layer's file system, as it does for anyone. chown(f, -1, -1) arrives as a change of
+        // ctime alone (under the write cache): the kernel strips the mode it would clear and, with
+        // no uid or gid, marks nothing; no other change of a file's attributes is ctime alone
+        // (the write cache's own times carry mtime too).
+        boolean chowned = (valid & (FATTR_UID | FATTR_GID)) != 0;
         boolean chownOfNothing = (valid & ~(FATTR_FH | FATTR_LOCKOWNER)) == FATTR_CTIME;
-        if ((valid & FATTR_KILL_SUIDGID) != 0 || chownOfNothing) {
+        if (((valid & FATTR_KILL_SUIDGID) != 0 && !chowned) || chownOfNothing) {
             if (fh >= 0) {
                 fs.killSetIdBits(fh);
             } else {

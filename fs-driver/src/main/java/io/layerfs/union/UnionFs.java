@@ -713,7 +713,7 @@ public final class UnionFs implements AutoCloseable {
         }
     }
 
-    private static void warn(String message) {
+    static void warn(String message) {
         java.util.logging.Logger.getLogger("io.layerfs.union").warning(message);
     }
 
@@ -1010,9 +1010,7 @@ public final class UnionFs implements AutoCloseable {
         } else {
             // shown from a lower layer, so the upper has nothing by this name
             parent = ensureUpperDir(parent);
-            String rel = Markers.child(parent.rel(), name);
-            work.makeWhiteout(upper.fd, rel);
-            trace.whiteout("/" + rel);
+            newWhiteout(Markers.child(parent.rel(), name));
         }
     }
 
@@ -1040,11 +1038,16 @@ public final class UnionFs implements AutoCloseable {
     private void makeWhiteout(String rel) throws SysException {
         Stat there = sys.lstatOrNull(upper.fd, rel);
         if (there == null) {
-            work.makeWhiteout(upper.fd, rel);
-            trace.whiteout("/" + rel);
+            newWhiteout(rel);
         } else if (!there.isWhiteoutDevice()) {
             whiteoutOverUpper(rel, there.isDirectory());
         }
+    }
+
+    /** A whiteout at rel, where the upper has nothing. */
+    private void newWhiteout(String rel) throws SysException {
+        work.makeWhiteout(upper.fd, rel);
+        trace.whiteout("/" + rel);
     }
 
     /** Removes an upper directory that shows nothing (it may still hold whiteouts). */

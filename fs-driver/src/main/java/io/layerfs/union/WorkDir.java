@@ -104,8 +104,8 @@ final class WorkDir implements AutoCloseable {
             } catch (SysException e) {
                 sys.mknodat(dirfd, rel, Stat.S_IFCHR, 0); // fails too where the target is at fault
                 linkWhiteouts = false;
-                java.util.logging.Logger.getLogger("io.layerfs.union").warning(
-                        "whiteouts are devices of their own from now on: linking one failed (" + e.getMessage() + ")");
+                UnionFs.warn("whiteouts are devices of their own from now on: linking one failed ("
+                        + e.getMessage() + ")");
                 return;
             }
         }
