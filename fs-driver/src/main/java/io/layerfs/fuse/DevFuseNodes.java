@@ -331,15 +331,18 @@ final class DevFuseNodes {
         }
     }
 
-    /** The kernel drops {@code count} lookups of node id; the node goes at 0 (the root never). */
-    synchronized void forget(long id, long count) {
+    /**
+     * The kernel drops {@code count} lookups of node id; the node goes at 0 (the root never).
+     * Returns whether it went.
+     */
+    synchronized boolean forget(long id, long count) {
         Node n = byId.get(id);
         if (n == null || id == ROOT_ID) {
-            return;
+            return false;
         }
         n.lookups -= count;
         if (n.lookups > 0) {
-            return;
+            return false;
         }
         byId.remove(id);
         if (byIno.get(n.ino) == n) {
@@ -348,6 +351,7 @@ final class DevFuseNodes {
         for (Name key : n.names()) {
             byName.removeEntry(key);
         }
+        return true;
     }
 
     /**

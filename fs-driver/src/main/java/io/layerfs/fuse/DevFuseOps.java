@@ -116,6 +116,8 @@ final class DevFuseOps {
             | READDIRPLUS_AUTO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS | HANDLE_KILLPRIV_V2;
     /** In a WRITE's write_flags: the writer lacks CAP_FSETID (HANDLE_KILLPRIV_V2). */
     private static final int WRITE_KILL_SUIDGID = 1 << 2;
+    /** In INIT's flags from the kernel: it takes ENOSYS to OPEN as "send no OPEN and RELEASE". */
+    private static final int NO_OPEN_SUPPORT = 1 << 17;
     /** In an OPEN's or CREATE's open_flags: an O_TRUNC open by a caller without CAP_FSETID. */
     private static final int OPEN_KILL_SUIDGID = 1;
     private static final int MIN_MINOR = 23;
@@ -168,6 +170,13 @@ final class DevFuseOps {
      * which knows the size (see {@link #writeFlags}). Set once, before any other request.
      */
     private volatile boolean writeback;
+    private final boolean noOpenWanted;
+    private final int openFiles;
+    /**
+     * The layer files READ, WRITE and the like go through when the kernel sends no OPEN (see
+     * {@link NodeFiles}); null while OPEN requests give file handles. Set in INIT.
+     */
+    private volatile NodeFiles nodeFiles;
 
     DevFuseOps(UnionFs fs, DevFuseNodes nodes, DevFuseOptions options, Runnable onInit) {
         this.fs = fs;
@@ -177,6 +186,8 @@ final class DevFuseOps {
         this.attrValid = options.attrTimeoutNanos();
         this.negativeValid = options.negativeTimeoutNanos();
         this.onInit = onInit;
+        this.noOpenWanted = options.noOpen();
+        this.openFiles = options.openFiles();
     }
 
     /** The per-worker request and reply buffers; {@code in} holds one request, {@code out} its reply. */
@@ -229,6 +240,10 @@ final class DevFuseOps {
             case FSYNCDIR:
             case FALLOCATE:
                 return true;
+            case WRITE: {
+                NodeFiles files = nodeFiles;
+                return files != null && !files.writable(node) && copiesData(nodes.path(node));
+            }
             case OPEN: {
                 int flags = in.getInt(IN_HEADER);
                 return ((flags & Sys.O_ACCMODE) != Sys.O_RDONLY || (flags & Sys.O_TRUNC) != 0)
@@ -289,7 +304,7 @@ final class DevFuseOps {
         switch (opcode) {
             case LOOKUP: return lookup(b, node, b.string(IN_HEADER));
             case FORGET:
-                nodes.forget(node, in.getLong(IN_HEADER));
+                forget(node, in.getLong(IN_HEADER));
                 return NO_REPLY;
             case BATCH_FORGET: return batchForget(in);
             case GETATTR: return getattr(b, node);
@@ -304,16 +319,16 @@ final class DevFuseOps {
             case RENAME2: return rename(b, node, in.getLong(IN_HEADER), in.getInt(IN_HEADER + 8), IN_HEADER + 16);
             case LINK: return link(b, node);
             case OPEN: return open(b, node);
-            case READ: return read(b);
-            case WRITE: return write(b);
+            case READ: return read(b, node);
+            case WRITE: return write(b, node);
             case STATFS: return statfs(b);
             case RELEASE:
-                nodes.released(node, in.getLong(IN_HEADER));
-                fs.release(in.getLong(IN_HEADER));
+                if (nodeFiles == null) { // else a file CREATE made before the first OPEN: handle 0
+                    nodes.released(node, in.getLong(IN_HEADER));
+                    fs.release(in.getLong(IN_HEADER));
+                }
                 return 0;
-            case FSYNC:
-                fs.fsync(in.getLong(IN_HEADER), (in.getInt(IN_HEADER + 8) & 1) != 0);
-                return 0;
+            case FSYNC: return fsync(b, node);
             case FLUSH:
                 // nothing to do at close(2): writes reach the layer file at once. ENOSYS tells
                 // the kernel to send no more FLUSH (one request less per close, two for `: > f`)
@@ -343,11 +358,8 @@ final class DevFuseOps {
                 return 0;
             case CREATE: return create(b, node);
             case INTERRUPT: return NO_REPLY; // requests are not interruptible here; they finish
-            case FALLOCATE:
-                fs.fallocate(in.getLong(IN_HEADER), in.getInt(IN_HEADER + 24), in.getLong(IN_HEADER + 8),
-                        in.getLong(IN_HEADER + 16));
-                return 0;
-            case LSEEK: return lseek(b);
+            case FALLOCATE: return fallocate(b, node);
+            case LSEEK: return lseek(b, node);
             default:
                 // GETLK/SETLK, IOCTL, POLL, BMAP, COPY_FILE_RANGE, SYNCFS, TMPFILE...: the
                 // kernel falls back to its generic code or reports the lack
@@ -404,9 +416,18 @@ final class DevFuseOps {
         int count = in.getInt(IN_HEADER);
         int at = IN_HEADER + 8;
         for (int i = 0; i < count && at + 16 <= in.limit(); i++, at += 16) {
-            nodes.forget(in.getLong(at), in.getLong(at + 8));
+            forget(in.getLong(at), in.getLong(at + 8));
         }
         return NO_REPLY;
+    }
+
+    private void forget(long node, long count) {
+        if (nodes.forget(node, count)) {
+            NodeFiles files = nodeFiles;
+            if (files != null) {
+                files.forget(node);
+            }
+        }
     }
 
     // ---- attributes -----------------------------------------------------------------------------
@@ -431,7 +452,8 @@ final class DevFuseOps {
         }
         if (fh < 0) {
             // fstat(2) of a file unlinked while open comes without a handle
-            fh = nodes.anyHandle(node);
+            NodeFiles files = nodeFiles;
+            fh = files != null ? files.any(node) : nodes.anyHandle(node);
             if (fh < 0) {
                 throw new SysException(Errno.ENOENT, "node " + node + " has no name left");
             }
@@ -443,7 +465,7 @@ final class DevFuseOps {
 
     private int getattr(Buffers b, long node) throws SysException {
         ByteBuffer in = b.in;
-        long fh = (in.getInt(IN_HEADER) & GETATTR_FH) != 0 ? in.getLong(IN_HEADER + 8) : -1;
+        long fh = (in.getInt(IN_HEADER) & GETATTR_FH) != 0 && nodeFiles == null ? in.getLong(IN_HEADER + 8) : -1;
         return attrOut(b.out, attributes(node, fh));
     }
 
@@ -460,7 +482,24 @@ final class DevFuseOps {
         ByteBuffer in = b.in;
         int at = IN_HEADER;
         int valid = in.getInt(at);
-        long fh = (valid & FATTR_FH) != 0 ? in.getLong(at + 8) : -1;
+        NodeFiles files = nodeFiles;
+        if (files == null) {
+            return setattr(b, node, valid, (valid & FATTR_FH) != 0 ? in.getLong(at + 8) : -1);
+        }
+        if (!nodes.gone(node)) {
+            return setattr(b, node, valid, -1); // through the path, which names the same file
+        }
+        NodeFiles.File f = files.acquire(node); // unlinked while open: through its descriptor
+        try {
+            return setattr(b, node, valid, files.forWriting(f, null));
+        } finally {
+            files.release(f);
+        }
+    }
+
+    private int setattr(Buffers b, long node, int valid, long fh) throws SysException {
+        ByteBuffer in = b.in;
+        int at = IN_HEADER;
         if ((valid & (FATTR_UID | FATTR_GID)) != 0) {
             fs.chown(path(node), (valid & FATTR_UID) != 0 ? in.getInt(at + 76) : -1,
                     (valid & FATTR_GID) != 0 ? in.getInt(at + 80) : -1);
@@ -546,7 +585,11 @@ final class DevFuseOps {
 
     private int create(Buffers b, long parent) throws SysException {
         ByteBuffer in = b.in;
+        NodeFiles files = nodeFiles;
         int flags = writeFlags(in.getInt(IN_HEADER));
+        if (files != null) { // the node's descriptor for any reads and writes to come
+            flags = (flags & ~(Sys.O_ACCMODE | Sys.O_APPEND)) | Sys.O_RDWR;
+        }
         int mode = in.getInt(IN_HEADER + 4);
         String name = b.string(IN_HEADER + 16);
         String path = childPath(parent, name);
@@ -557,9 +600,14 @@ final class DevFuseOps {
             }
             Stat st = fs.fgetattr(fh); // the new file's own descriptor: no second lookup of the path
             long id = nodes.looked(parent, name, st.ino);
-            nodes.opened(id, fh);
             int n = entry(b.out, OUT_HEADER, id, st);
-            openOut(b.out, OUT_HEADER + n, fh, FOPEN_KEEP_CACHE);
+            if (files != null) {
+                files.created(id, fh);
+                openOut(b.out, OUT_HEADER + n, 0, FOPEN_KEEP_CACHE);
+            } else {
+                nodes.opened(id, fh);
+                openOut(b.out, OUT_HEADER + n, fh, FOPEN_KEEP_CACHE);
+            }
             return n + 16;
         } catch (SysException | RuntimeException e) {
             fs.release(fh);
@@ -583,13 +631,39 @@ final class DevFuseOps {
     private int remove(long parent, String name, boolean dir) throws SysException {
         String path = childPath(parent, name);
         Stat st = fs.getattr(path);
-        if (dir) {
-            fs.rmdir(path);
-        } else {
-            fs.unlink(path);
+        NodeFiles.File kept = keepReachable(parent, name, path, st);
+        try {
+            if (dir) {
+                fs.rmdir(path);
+            } else {
+                fs.unlink(path);
+            }
+        } catch (SysException | RuntimeException e) {
+            if (kept != null) {
+                nodeFiles.kept(kept);
+            }
+            throw e;
         }
         nodes.removed(parent, name, lastName(st));
+        if (kept != null) {
+            nodeFiles.removed(kept);
+        }
         return 0;
+    }
+
+    /**
+     * Before the last name of a regular file the kernel knows goes (unlink, or a rename over it),
+     * and when the kernel sends no OPEN: gives its node a descriptor that outlives the name, since
+     * the file may be open (see {@link NodeFiles}). Null when there is nothing to keep; else pass
+     * it to {@link NodeFiles#removed} or {@link NodeFiles#kept}.
+     */
+    private NodeFiles.File keepReachable(long parent, String name, String path, Stat st) throws SysException {
+        NodeFiles files = nodeFiles;
+        if (files == null || !st.isRegular() || !lastName(st)) {
+            return null;
+        }
+        long id = nodes.at(parent, name);
+        return id == 0 ? null : files.keepReachable(id, path);
     }
 
     private int rename(Buffers b, long parent, long newParent, int flags, int namesAt) throws SysException {
@@ -607,9 +681,20 @@ final class DevFuseOps {
         if (target != null && fs.getattr(from).ino == target.ino && !target.isDirectory()) {
             return 0; // two names of one file: rename(2) does nothing
         }
-        fs.rename(from, to);
+        NodeFiles.File kept = target == null ? null : keepReachable(newParent, newName, to, target);
+        try {
+            fs.rename(from, to);
+        } catch (SysException | RuntimeException e) {
+            if (kept != null) {
+                nodeFiles.kept(kept);
+            }
+            throw e;
+        }
         if (target != null) {
             nodes.removed(newParent, newName, lastName(target));
+            if (kept != null) {
+                nodeFiles.removed(kept);
+            }
         }
         nodes.renamed(parent, name, newParent, newName);
         return 0;
@@ -633,6 +718,9 @@ final class DevFuseOps {
      * only through this node (hard links included), and copy-up copies the same bytes.
      */
     private int open(Buffers b, long node) throws SysException {
+        if (nodeFiles != null) {
+            return -Errno.ENOSYS; // the first OPEN, and the last: see NodeFiles
+        }
         long fh = fs.open(path(node), writeFlags(b.in.getInt(IN_HEADER)));
         if ((b.in.getInt(IN_HEADER + 4) & OPEN_KILL_SUIDGID) != 0) {
             try {
@@ -674,9 +762,21 @@ final class DevFuseOps {
     }
 
     /** pread straight into the reply buffer; short only at end of file, as FUSE expects. */
-    private int read(Buffers b) throws SysException {
+    private int read(Buffers b, long node) throws SysException {
+        NodeFiles files = nodeFiles;
+        if (files == null) {
+            return readAt(b, b.in.getLong(IN_HEADER));
+        }
+        NodeFiles.File f = files.acquire(node);
+        try {
+            return readAt(b, files.forReading(f, nodes.path(node)));
+        } finally {
+            files.release(f);
+        }
+    }
+
+    private int readAt(Buffers b, long fh) throws SysException {
         ByteBuffer in = b.in;
-        long fh = in.getLong(IN_HEADER);
         long offset = in.getLong(IN_HEADER + 8);
         int size = Math.min(in.getInt(IN_HEADER + 16), OUT_BUFFER - OUT_HEADER);
         long address = b.outAddress + OUT_HEADER;
@@ -695,9 +795,21 @@ final class DevFuseOps {
      * SEEK_DATA and SEEK_HOLE (the only whences the kernel sends) answered by lseek(2) of the open
      * layer file, so holes of sparse files show through the mount; ENXIO past the last data.
      */
-    private int lseek(Buffers b) throws SysException {
+    private int lseek(Buffers b, long node) throws SysException {
         ByteBuffer in = b.in;
-        long pos = fs.lseek(in.getLong(IN_HEADER), in.getLong(IN_HEADER + 8), in.getInt(IN_HEADER + 16));
+        NodeFiles files = nodeFiles;
+        long pos;
+        if (files == null) {
+            pos = fs.lseek(in.getLong(IN_HEADER), in.getLong(IN_HEADER + 8), in.getInt(IN_HEADER + 16));
+        } else {
+            NodeFiles.File f = files.acquire(node);
+            try {
+                pos = fs.lseek(files.forReading(f, nodes.path(node)), in.getLong(IN_HEADER + 8),
+                        in.getInt(IN_HEADER + 16));
+            } finally {
+                files.release(f);
+            }
+        }
         if (pos < 0) {
             return -Errno.ENXIO;
         }
@@ -706,9 +818,57 @@ final class DevFuseOps {
     }
 
     /** pwrite straight from the request buffer (the data follows the 40-byte fuse_write_in). */
-    private int write(Buffers b) throws SysException {
+    private int write(Buffers b, long node) throws SysException {
+        NodeFiles files = nodeFiles;
+        if (files == null) {
+            return writeAt(b, b.in.getLong(IN_HEADER));
+        }
+        NodeFiles.File f = files.acquire(node);
+        try {
+            return writeAt(b, files.forWriting(f, nodes.path(node)));
+        } finally {
+            files.release(f);
+        }
+    }
+
+    /**
+     * FSYNC of the node's descriptor; with none (its pages were written back through one since
+     * closed, or none was ever opened) of its file opened again: fsync(2) of any descriptor of a
+     * file writes its dirty pages.
+     */
+    private int fsync(Buffers b, long node) throws SysException {
+        boolean dataOnly = (b.in.getInt(IN_HEADER + 8) & 1) != 0;
+        NodeFiles files = nodeFiles;
+        if (files == null) {
+            fs.fsync(b.in.getLong(IN_HEADER), dataOnly);
+            return 0;
+        }
+        NodeFiles.File f = files.acquire(node);
+        try {
+            fs.fsync(files.forReading(f, nodes.path(node)), dataOnly);
+        } finally {
+            files.release(f);
+        }
+        return 0;
+    }
+
+    private int fallocate(Buffers b, long node) throws SysException {
         ByteBuffer in = b.in;
-        long fh = in.getLong(IN_HEADER);
+        NodeFiles files = nodeFiles;
+        NodeFiles.File f = files == null ? null : files.acquire(node);
+        try {
+            long fh = f == null ? in.getLong(IN_HEADER) : files.forWriting(f, nodes.path(node));
+            fs.fallocate(fh, in.getInt(IN_HEADER + 24), in.getLong(IN_HEADER + 8), in.getLong(IN_HEADER + 16));
+        } finally {
+            if (f != null) {
+                files.release(f);
+            }
+        }
+        return 0;
+    }
+
+    private int writeAt(Buffers b, long fh) throws SysException {
+        ByteBuffer in = b.in;
         long offset = in.getLong(IN_HEADER + 8);
         int size = in.getInt(IN_HEADER + 16);
         long address = b.inAddress + IN_HEADER + 40;
@@ -914,8 +1074,13 @@ final class DevFuseOps {
         out.putInt(at, 7);
         out.putInt(at + 4, Math.min(minor, OUR_MINOR));
         out.putInt(at + 8, maxReadahead);
-        int flags = (WANTED | (writebackWanted ? WRITEBACK_CACHE : 0)) & offered;
+        boolean noOpen = noOpenWanted && (offered & NO_OPEN_SUPPORT) != 0;
+        // without OPEN, an O_TRUNC open must come as a SETATTR: an atomic one would be lost
+        int flags = (WANTED | (writebackWanted ? WRITEBACK_CACHE : 0)) & offered & (noOpen ? ~ATOMIC_O_TRUNC : ~0);
         writeback = (flags & WRITEBACK_CACHE) != 0;
+        if (noOpen) {
+            nodeFiles = new NodeFiles(fs, openFiles);
+        }
         out.putInt(at + 12, flags);
         out.putShort(at + 16, (short) 16); // max_background: readahead and async direct I/O in flight
         out.putShort(at + 18, (short) 12); // congestion_threshold

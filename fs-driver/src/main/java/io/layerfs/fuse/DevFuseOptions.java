@@ -10,7 +10,9 @@ import io.layerfs.sys.Sys;
  * {@code ro} and the mount flags {@code [no]suid}, {@code [no]dev}, {@code [no]exec}, {@code [no]atime}
  * (nosuid and nodev by default, as libfuse), and the kernel's write cache: on by default,
  * {@code writeback=0} (fuse-overlayfs's spelling) or {@code no_writeback_cache} (libfuse 3's) turn it
- * off. Other libfuse options (fsname, kernel_cache, big_writes, ...) describe what this
+ * off; {@code no_open=0} keeps OPEN and RELEASE requests, which the binding otherwise turns off where
+ * the kernel can (see {@link NodeFiles}), and {@code open_files=N} bounds the layer files kept open
+ * without them (1024 by default). Other libfuse options (fsname, kernel_cache, big_writes, ...) describe what this
  * binding does anyway or have no meaning without libfuse; they are ignored, but a numeric one
  * (max_read, max_write, umask, ...) with a value that is no number is refused, as libfuse refuses it.
  *
@@ -18,8 +20,9 @@ import io.layerfs.sys.Sys;
  * and all names of a hard-linked file share one node, so nothing goes stale behind the kernel.
  */
 record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negativeTimeoutNanos, boolean readOnly,
-                      long mountFlags, boolean writebackCache) {
+                      long mountFlags, boolean writebackCache, boolean noOpen, int openFiles) {
     static final double DEFAULT_TIMEOUT_SECONDS = 86_400;
+    static final int DEFAULT_OPEN_FILES = 1024;
     private static final long MS_RDONLY = Sys.MS_RDONLY;
     private static final long MS_NOSUID = Sys.MS_NOSUID;
     private static final long MS_NODEV = Sys.MS_NODEV;
@@ -33,6 +36,8 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
         boolean ro = readOnly;
         long flags = MS_NOSUID | MS_NODEV; // as libfuse mounts, unless suid or dev is asked for
         boolean writeback = true;
+        boolean noOpen = true;
+        int openFiles = DEFAULT_OPEN_FILES;
         for (String o : options) {
             for (String item : o.split(",")) {
                 int eq = item.indexOf('=');
@@ -54,6 +59,8 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
                     case "writeback" -> writeback = flag(key, value);
                     case "writeback_cache" -> writeback = true;
                     case "no_writeback_cache" -> writeback = false;
+                    case "no_open" -> noOpen = value.isEmpty() || flag(key, value);
+                    case "open_files" -> openFiles = count(key, value);
                     case "max_read", "max_write", "max_readahead", "max_background", "congestion_threshold",
                          "umask", "uid", "gid", "blksize", "ac_attr_timeout" -> number(key, value);
                     default -> {
@@ -63,7 +70,19 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
             }
         }
         return new DevFuseOptions(nanos(entry), nanos(attr), nanos(negative), ro, flags | (ro ? MS_RDONLY : 0),
-                writeback);
+                writeback, noOpen, openFiles);
+    }
+
+    private static int count(String key, String value) {
+        try {
+            int v = Integer.parseInt(value);
+            if (v < 1) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + "=" + value + ": not a number of files (1 or more)");
+        }
     }
 
     private static double seconds(String key, String value) {
@@ -79,14 +98,15 @@ record DevFuseOptions(long entryTimeoutNanos, long attrTimeoutNanos, long negati
     }
 
     /**
-     * Whether one option (key or key=value) switches the kernel's write cache, which only this binding
-     * has: the libfuse 2 binding drops these, as libfuse 2 refuses a mount with an option it does not
+     * Whether one option (key or key=value) is about what only this binding has (the kernel's write
+     * cache, sessions without OPEN): the libfuse 2 binding drops these, as libfuse 2 refuses a mount with an option it does not
      * know.
      */
-    static boolean writeCacheOption(String item) {
+    static boolean devFuseOnlyOption(String item) {
         int eq = item.indexOf('=');
         String key = eq < 0 ? item : item.substring(0, eq);
-        return key.equals("writeback") || key.equals("writeback_cache") || key.equals("no_writeback_cache");
+        return key.equals("writeback") || key.equals("writeback_cache") || key.equals("no_writeback_cache")
+                || key.equals("no_open") || key.equals("open_files");
     }
 
     /** 0 or 1, as fuse-overlayfs takes writeback=. */

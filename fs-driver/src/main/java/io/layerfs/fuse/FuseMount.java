@@ -122,7 +122,7 @@ public final class FuseMount implements AutoCloseable {
             opts.add("ro");
         }
         for (String o : extraOptions) {
-            if (!DevFuseOptions.writeCacheOption(o)) {
+            if (!DevFuseOptions.devFuseOnlyOption(o)) {
                 opts.add(o);
             }
         }

@@ -37,6 +37,8 @@ public final class Sys {
     public static final int O_NOATIME = 01000000;
     public static final int O_CLOEXEC = 02000000;
     public static final int O_PATH = 010000000;
+    /** An unnamed file in the directory opened (with O_RDWR or O_WRONLY); includes O_DIRECTORY. */
+    public static final int O_TMPFILE = 020200000;
 
     public static final int RENAME_NOREPLACE = 1;
     public static final int RENAME_EXCHANGE = 2;

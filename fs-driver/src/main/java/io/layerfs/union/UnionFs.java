@@ -571,6 +571,36 @@ public final class UnionFs implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens the file that handle fh is open on again, read-write, for writing to a file whose last
+     * name went while it was open: the same upper file through /proc/self/fd (it has no name to
+     * open), or, for a lower file, which a write must never reach, an unnamed copy made in the
+     * workdir (O_TMPFILE). The copy is what kernel overlayfs writes in that case too, since it
+     * copies up at open: it goes with the last descriptor.
+     */
+    public long reopenForWriting(long fh) throws SysException {
+        requireWritable("/");
+        if (!lowerReaderKeys.containsKey((int) fh)) { // every read-only descriptor of a lower file is there
+            return tracked(sys.openat(Sys.AT_FDCWD, "/proc/self/fd/" + fh, Sys.O_RDWR, 0));
+        }
+        Stat st = sys.fstat((int) fh);
+        int copy = sys.openat(work.fd, ".", Sys.O_TMPFILE | Sys.O_RDWR, st.mode & 07777);
+        try {
+            long done = 0;
+            while (done < st.size) {
+                long n = sys.copyFileRange((int) fh, done, copy, done, Math.min(st.size - done, 8L << 20));
+                if (n == 0) {
+                    break;
+                }
+                done += n;
+            }
+        } catch (SysException e) {
+            sys.close(copy);
+            throw e;
+        }
+        return tracked(copy);
+    }
+
     /** Whether the open file is an upper file with several names (its data changes under each of them). */
     public boolean sharedInode(long fh) throws SysException {
         if (upper == null) {

@@ -24,6 +24,12 @@ public final class LayerfsMount {
         return mount(config, mountpoint, new LayerfsMounter(List.of(), binding));
     }
 
+    /** With an explicit FUSE binding and extra "-o" options. */
+    public static MountView mount(UnionConfig config, Path mountpoint, FuseMount.Binding binding, List<String> options)
+            throws Exception {
+        return mount(config, mountpoint, new LayerfsMounter(options, binding));
+    }
+
     private static MountView mount(UnionConfig config, Path mountpoint, LayerfsMounter mounter) throws Exception {
         MountTests.requireFuse();
         Files.createDirectories(mountpoint);

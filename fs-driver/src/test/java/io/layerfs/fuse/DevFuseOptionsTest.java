@@ -62,11 +62,27 @@ class DevFuseOptionsTest {
     }
 
     @Test
-    void writeCacheOption_namesWhatTheLibfuseBindingDrops() {
-        assertTrue(DevFuseOptions.writeCacheOption("writeback=0"));
-        assertTrue(DevFuseOptions.writeCacheOption("writeback_cache"));
-        assertTrue(DevFuseOptions.writeCacheOption("no_writeback_cache"));
-        assertFalse(DevFuseOptions.writeCacheOption("writeback_cachex"));
-        assertFalse(DevFuseOptions.writeCacheOption("max_write=131072"));
+    void parse_noOpen_onUnlessTurnedOff_openFilesBounded() {
+        DevFuseOptions o = DevFuseOptions.parse(List.of(), false);
+        assertTrue(o.noOpen());
+        assertEquals(1024, o.openFiles());
+        assertFalse(DevFuseOptions.parse(List.of("no_open=0"), false).noOpen());
+        assertTrue(DevFuseOptions.parse(List.of("no_open=0,no_open"), false).noOpen());
+        assertEquals(16, DevFuseOptions.parse(List.of("open_files=16"), false).openFiles());
+        assertEquals("option open_files=0: not a number of files (1 or more)", assertThrows(IllegalArgumentException.class,
+                () -> DevFuseOptions.parse(List.of("open_files=0"), false)).getMessage());
+        assertEquals("option no_open=yes: not 0 or 1", assertThrows(IllegalArgumentException.class,
+                () -> DevFuseOptions.parse(List.of("no_open=yes"), false)).getMessage());
+        assertTrue(DevFuseOptions.devFuseOnlyOption("no_open=0"));
+        assertTrue(DevFuseOptions.devFuseOnlyOption("open_files=16"));
+    }
+
+    @Test
+    void devFuseOnlyOption_namesWhatTheLibfuseBindingDrops() {
+        assertTrue(DevFuseOptions.devFuseOnlyOption("writeback=0"));
+        assertTrue(DevFuseOptions.devFuseOnlyOption("writeback_cache"));
+        assertTrue(DevFuseOptions.devFuseOnlyOption("no_writeback_cache"));
+        assertFalse(DevFuseOptions.devFuseOnlyOption("writeback_cachex"));
+        assertFalse(DevFuseOptions.devFuseOnlyOption("max_write=131072"));
     }
 }

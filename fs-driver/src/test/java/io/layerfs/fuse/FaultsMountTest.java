@@ -139,6 +139,17 @@ class FaultsMountTest {
         return out;
     }
 
+    /** Writes data at offset 0 of an existing file and fsyncs it: the fsync reports a failed writeback. */
+    private static void writeAndSync(String path, byte[] data) throws SysException {
+        int fd = SYS.openat(Sys.AT_FDCWD, path, Sys.O_WRONLY, 0);
+        try {
+            SYS.pwrite(fd, data, data.length, 0);
+            SYS.fsync(fd, false);
+        } finally {
+            SYS.close(fd);
+        }
+    }
+
     private void write(String rel, byte[] data) throws SysException {
         int fd = SYS.openat(Sys.AT_FDCWD, m(rel), Sys.O_WRONLY | Sys.O_CREAT | Sys.O_TRUNC, 0644);
         try {
@@ -171,14 +182,18 @@ class FaultsMountTest {
     void fullUpper_copyUpMkdirWhiteoutRename_failWithEnospc_leaveNothing_andSucceedOnceFreed() throws Exception {
         layersOnSmallTmpfs();
         mount();
-        // no room for the data: a 5 MiB filler leaves less than the 4 MiB copy needs
+        // no room for the data: a 5 MiB filler leaves less than the 4 MiB copy needs. The copy-up
+        // comes with the first write, which the kernel's write cache sends at the latest at fsync
+        // or close: that is where ENOSPC shows (the kernel sends no OPEN for the server to fail)
         write("filler", new byte[5 << 20]);
-        assertEquals(Errno.ENOSPC, errnoOf(() -> SYS.close(SYS.openat(Sys.AT_FDCWD, m("big"), Sys.O_WRONLY, 0))));
+        byte[] first = {Files.readAllBytes(lower.resolve("big"))[0]};
+        assertEquals(Errno.ENOSPC, errnoOf(() -> writeAndSync(m("big"), first)));
         assertEquals(List.of("filler"), names(upper), "no partial copy in the upper");
         assertEquals(List.of(), names(work.resolve("work")), "no temp file left in the workdir");
+        Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "1"); // a failed writeback leaves its pages cached
         assertArrayEquals(Files.readAllBytes(lower.resolve("big")), Files.readAllBytes(Path.of(m("big"))));
         SYS.unlinkat(Sys.AT_FDCWD, m("filler"), 0);
-        SYS.close(SYS.openat(Sys.AT_FDCWD, m("big"), Sys.O_WRONLY, 0));
+        writeAndSync(m("big"), first);
         assertArrayEquals(Files.readAllBytes(lower.resolve("big")), Files.readAllBytes(upper.resolve("big")));
 
         // no inode left: mkdir, whiteout (unlink of a lower file) and rename of a lower file

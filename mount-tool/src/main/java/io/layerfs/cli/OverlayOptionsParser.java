@@ -22,10 +22,10 @@ final class OverlayOptionsParser {
             "ro", "rw", "allow_other", "allow_root", "default_permissions", "auto_unmount", "nonempty",
             "suid", "nosuid", "dev", "nodev", "exec", "noexec", "atime", "noatime", "sync", "async", "dirsync",
             "kernel_cache", "auto_cache", "noauto_cache", "direct_io", "big_writes", "writeback_cache", "no_writeback_cache",
-            "async_read", "sync_read", "splice_read", "splice_write", "splice_move");
+            "no_open", "async_read", "sync_read", "splice_read", "splice_write", "splice_move");
     private static final Set<String> FUSE_KEYS = Set.of(
             "fsname", "subtype", "max_read", "max_write", "max_readahead", "umask",
-            "entry_timeout", "negative_timeout", "attr_timeout", "ac_attr_timeout");
+            "entry_timeout", "negative_timeout", "attr_timeout", "ac_attr_timeout", "no_open", "open_files");
 
     /**
      * fuse-overlayfs and kernel overlayfs tuning that has no meaning here, accepted silently:

@@ -150,7 +150,7 @@ class DaemonFaultsMountTest {
         for (int i = 0; i < (bigMib > 1024 ? 1 : 2); i++) {
             mount();
             long t0 = System.nanoTime();
-            openForWrite(merged.resolve("big")).get(120, TimeUnit.SECONDS);
+            copyUp(merged.resolve("big")).get(120, TimeUnit.SECONDS);
             copyNanos = System.nanoTime() - t0;
             assertEquals(-1, Files.mismatch(big, upper.resolve("big")));
             assertEquals(0, run("umount", "merged"), err.toString());
@@ -162,7 +162,7 @@ class DaemonFaultsMountTest {
         for (int i = 0; i < kills; i++) {
             ProcessHandle server = mount();
             assertEquals(List.of(), names(work.resolve("work")), "workdir cleared at mount (round " + i + ")");
-            CompletableFuture<Void> opener = openForWrite(merged.resolve("big"));
+            CompletableFuture<Void> opener = copyUp(merged.resolve("big"));
             TimeUnit.NANOSECONDS.sleep(random.nextLong((long) (copyNanos * 1.2) + 1));
             kill9(server);
             if (!names(work.resolve("work")).isEmpty()) {
@@ -196,15 +196,23 @@ class DaemonFaultsMountTest {
                 kills, interrupted, completed, bigMib, TimeUnit.NANOSECONDS.toMillis(copyNanos));
     }
 
-    private static CompletableFuture<Void> openForWrite(Path p) {
+    /**
+     * Copies p up, in a thread of its own: writes its own first byte back to it and fsyncs. The
+     * kernel opens the file without the daemon, so the copy-up comes with that write.
+     */
+    private static CompletableFuture<Void> copyUp(Path p) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread t = new Thread(() -> {
-            try (FileChannel c = FileChannel.open(p, StandardOpenOption.WRITE)) {
+            try (FileChannel c = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ByteBuffer first = ByteBuffer.allocate(1);
+                c.read(first, 0);
+                c.write(first.flip(), 0);
+                c.force(false);
                 done.complete(null);
             } catch (Throwable e) {
                 done.completeExceptionally(e);
             }
-        }, "open-for-write");
+        }, "copy-up");
         t.setDaemon(true);
         t.start();
         return done;
