@@ -489,9 +489,21 @@ final class DevFuseOps {
         if (!nodes.gone(node)) {
             return setattr(b, node, valid, -1); // through the path, which names the same file
         }
-        NodeFiles.File f = files.acquire(node); // unlinked while open: through its descriptor
+        NodeFiles.File f = files.acquire(node); // no name left: through its descriptor
         try {
-            return setattr(b, node, valid, files.forWriting(f, null));
+            long fh;
+            if ((valid & (FATTR_SIZE | FATTR_KILL_SUIDGID)) != 0) {
+                fh = files.forWriting(f, null);
+            } else {
+                // times (a chmod or chown needs a name): mostly the write cache's own ctime, written
+                // back right after an unlink. Through a descriptor that wrote the file; else they
+                // stay, since a lower file's descriptor would change the lower layer
+                fh = files.writing(f);
+                if (fh < 0) {
+                    return attrOut(b.out, attributes(node, -1));
+                }
+            }
+            return setattr(b, node, valid, fh);
         } finally {
             files.release(f);
         }

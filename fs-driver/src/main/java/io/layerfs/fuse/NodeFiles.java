@@ -46,6 +46,8 @@ final class NodeFiles {
         boolean gone;
         /** Forgotten by the kernel, or swept: out of the table, closed once unpinned. */
         boolean dead;
+        /** How many of its descriptors count against the budget (none once gone). */
+        int counted;
 
         File(long node) {
             this.node = node;
@@ -60,7 +62,11 @@ final class NodeFiles {
     private final UnionFs fs;
     private final int budget;
     private final ConcurrentHashMap<Long, File> files = new ConcurrentHashMap<>();
-    /** Descriptors open in all of {@link #files}. */
+    /**
+     * Descriptors open in {@link #files} that count against the budget: those of nodes with a name.
+     * A node whose last name went keeps its own outside it, until the kernel forgets the node
+     * (which, for a file no one holds open, it does right after the unlink).
+     */
     private final AtomicInteger open = new AtomicInteger();
     private final Object sweeping = new Object();
 
@@ -131,6 +137,13 @@ final class NodeFiles {
         return install(f, fh, true);
     }
 
+    /** The node's descriptor open for writing, or -1. */
+    long writing(File f) {
+        synchronized (f) {
+            return f.writeFh;
+        }
+    }
+
     /** Whether the node has a descriptor open for writing (a write needs no copy-up). */
     boolean writable(long node) {
         File f = files.get(node);
@@ -181,6 +194,8 @@ final class NodeFiles {
     void removed(File f) {
         synchronized (f) {
             f.gone = true;
+            open.addAndGet(-f.counted);
+            f.counted = 0;
         }
         release(f);
     }
@@ -212,7 +227,9 @@ final class NodeFiles {
     private long install(File f, long fh, boolean writing) {
         long extra = -1;
         long result;
+        boolean counts;
         synchronized (f) {
+            counts = !f.gone;
             if (writing) {
                 if (f.writeFh < 0) {
                     f.writeFh = fh;
@@ -231,10 +248,13 @@ final class NodeFiles {
                     result = have;
                 }
             }
+            if (extra < 0 && counts) {
+                f.counted++;
+            }
         }
         if (extra >= 0) {
             fs.release(extra);
-        } else if (open.incrementAndGet() > budget) {
+        } else if (counts && open.incrementAndGet() > budget) {
             sweep();
         }
         return result;
@@ -274,12 +294,12 @@ final class NodeFiles {
         if (f.readFh >= 0) {
             fs.release(f.readFh);
             f.readFh = -1;
-            open.decrementAndGet();
         }
         if (f.writeFh >= 0) {
             fs.release(f.writeFh);
             f.writeFh = -1;
-            open.decrementAndGet();
         }
+        open.addAndGet(-f.counted);
+        f.counted = 0;
     }
 }
