@@ -496,11 +496,12 @@ final class DevFuseOps {
                 fh = files.forWriting(f, null);
             } else {
                 // times (a chmod or chown needs a name): mostly the write cache's own ctime, written
-                // back right after an unlink. Through a descriptor that wrote the file; else they
-                // stay, since a lower file's descriptor would change the lower layer
+                // back right after an unlink. Through a descriptor that wrote the file; else ENOENT,
+                // as before this binding sent no OPEN: a lower file's descriptor would change the
+                // lower layer, and the kernel drops the error of its own write-back
                 fh = files.writing(f);
                 if (fh < 0) {
-                    return attrOut(b.out, attributes(node, -1));
+                    return -Errno.ENOENT;
                 }
             }
             return setattr(b, node, valid, fh);

@@ -48,6 +48,8 @@ final class NodeFiles {
         boolean dead;
         /** How many of its descriptors count against the budget (none once gone). */
         int counted;
+        /** A gone node's lower file, not opened yet (see {@link #keepReachable}); null if none. */
+        UnionFs.LowerFile lower;
 
         File(long node) {
             this.node = node;
@@ -107,6 +109,13 @@ final class NodeFiles {
         if (fh >= 0) {
             return fh;
         }
+        UnionFs.LowerFile lower;
+        synchronized (f) {
+            lower = f.lower;
+        }
+        if (lower != null) {
+            return install(f, fs.open(lower), false);
+        }
         if (path == null) {
             throw new SysException(Errno.ENOENT, "node " + f.node + " has no name left");
         }
@@ -119,15 +128,16 @@ final class NodeFiles {
      * writes to what its read descriptor reaches (see {@link UnionFs#reopenForWriting}).
      */
     long forWriting(File f, String path) throws SysException {
-        long read;
+        boolean gone;
         synchronized (f) {
             if (f.writeFh >= 0) {
                 return f.writeFh;
             }
-            read = f.gone ? f.readFh : -1;
+            gone = f.gone;
         }
         long fh;
-        if (read >= 0) {
+        if (gone) {
+            long read = forReading(f, null);
             fh = fs.reopenForWriting(read);
         } else if (path == null) {
             throw new SysException(Errno.ENOENT, "node " + f.node + " has no name left");
@@ -155,10 +165,26 @@ final class NodeFiles {
         }
     }
 
-    /** Any descriptor the node has, or -1: for a node without a name (its fstat). */
-    long any(long node) {
+    /**
+     * Any descriptor the node has, or -1: for a node without a name (its fstat). A gone lower
+     * file not opened yet is opened now.
+     */
+    long any(long node) throws SysException {
         File f = files.get(node);
-        return f == null ? -1 : f.any();
+        if (f == null) {
+            return -1;
+        }
+        synchronized (f) {
+            if (f.lower == null || f.any() >= 0) {
+                return f.any();
+            }
+        }
+        f = acquire(node);
+        try {
+            return forReading(f, null);
+        } finally {
+            release(f);
+        }
     }
 
     /**
@@ -176,13 +202,23 @@ final class NodeFiles {
 
     /**
      * Called before the last name of the regular file {@code path} (node {@code node}) is removed:
-     * gives the node a descriptor that outlives the name. {@link #removed} or {@link #kept} must
-     * follow with the outcome.
+     * makes sure the node reaches its file without the name. A lower file stays where it is, so it
+     * is only remembered (opened when a READ comes: an rm -rf opens nothing); an upper file is
+     * opened. {@link #removed} or {@link #kept} must follow with the outcome.
      */
     File keepReachable(long node, String path) throws SysException {
         File f = acquire(node);
         try {
-            forReading(f, path);
+            if (f.any() < 0) {
+                UnionFs.LowerFile lower = fs.lowerFile(path);
+                if (lower == null) {
+                    forReading(f, path);
+                } else {
+                    synchronized (f) {
+                        f.lower = lower;
+                    }
+                }
+            }
             return f;
         } catch (SysException | RuntimeException e) {
             release(f);
@@ -202,6 +238,9 @@ final class NodeFiles {
 
     /** The name was not removed after all (the change failed). */
     void kept(File f) {
+        synchronized (f) {
+            f.lower = null;
+        }
         release(f);
     }
 

@@ -78,6 +78,44 @@ public final class UnionFs implements AutoCloseable {
     private record LowerName(int layer, String rel) {
     }
 
+    /** A regular file of a lower layer, by layer and path in it: see {@link #lowerFile}. */
+    public static final class LowerFile {
+        private final LowerName name;
+
+        private LowerFile(LowerName name) {
+            this.name = name;
+        }
+    }
+
+    /**
+     * The lower file that path shows, if it is a regular file from a lower layer (null otherwise):
+     * it stays where it is when its name leaves the union, since lower layers never change, so
+     * {@link #open(LowerFile)} can open it later. Costs no system call when path was looked up
+     * recently.
+     */
+    public LowerFile lowerFile(String path) throws SysException {
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            Entry e = resolver.require(path);
+            if (e.top.upper || e.top == workLayer || e.type != Stat.S_IFREG) {
+                return null;
+            }
+            return new LowerFile(new LowerName(e.top.index, e.rel()));
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** Opens a file from {@link #lowerFile} read-only: a handle as {@link #open(String, int)} gives. */
+    public long open(LowerFile f) throws SysException {
+        int fd = sys.openat(layers[f.name.layer()].fd, f.name.rel(), Sys.O_RDONLY | Sys.O_NOFOLLOW, 0);
+        if (upper != null) {
+            addLowerReader(fd, f.name);
+        }
+        return tracked(fd);
+    }
+
     private final AtomicLong dirHandles = new AtomicLong();
     private final AtomicLong copyUps = new AtomicLong();
     /**
