@@ -492,13 +492,16 @@ final class DevFuseOps {
         NodeFiles.File f = files.acquire(node); // no name left: through its descriptor
         try {
             long fh;
-            if ((valid & (FATTR_SIZE | FATTR_KILL_SUIDGID)) != 0) {
+            if ((valid & (FATTR_SIZE | FATTR_KILL_SUIDGID | FATTR_FH)) != 0) {
+                // a truncate, or a change the kernel makes for a file open for writing (FATTR_FH:
+                // its handle is 0 here): the write cache's times after the unlink, which an error
+                // would leave in the file for its next fsync to report
                 fh = files.forWriting(f, null);
             } else {
-                // times (a chmod or chown needs a name): mostly the write cache's own ctime, written
-                // back right after an unlink. Through a descriptor that wrote the file; else ENOENT,
-                // as before this binding sent no OPEN: a lower file's descriptor would change the
-                // lower layer, and the kernel drops the error of its own write-back
+                // times (a chmod or chown needs a name) with no writer: the write cache's own ctime,
+                // written back right after an unlink (rm -rf). Through a descriptor that wrote the
+                // file; else ENOENT, as before this binding sent no OPEN: a lower file's descriptor
+                // would change the lower layer
                 fh = files.writing(f);
                 if (fh < 0) {
                     return -Errno.ENOENT;
