@@ -39,7 +39,9 @@ import io.layerfs.union.UnionFs;
  * <ul>
  *   <li>lookup of f and of a missing name (a negative entry, the engine's ENOENT on the way);
  *   <li>getattr of f;
- *   <li>read of 4 KiB and of 128 KiB of big, into the reply buffer;
+ *   <li>read of 4 KiB and of 128 KiB of big, into the reply buffer: through the handle an OPEN gave
+ *       ({@code -o no_open=0}), and ({@code devNoOpenRead*}) as the kernel sends them by default,
+ *       naming only the node, whose layer file the binding keeps open ({@link NodeFiles});
  *   <li>readdirplus of many: every reply of 4 KiB the kernel asks for, to the end, each name with
  *       its attributes and node (as {@code ls -l} lists it), against the engine's listing and a
  *       getattr of each name.
@@ -70,6 +72,11 @@ public class DevFuseBench {
     private final DevFuseOps.Buffers read128k = new DevFuseOps.Buffers();
     private final DevFuseOps.Buffers readdir = new DevFuseOps.Buffers();
     private final DevFuseOps.Buffers setup = new DevFuseOps.Buffers();
+    /** The binding after an INIT that offered FUSE_NO_OPEN_SUPPORT: READ names only the node. */
+    private DevFuseOps noOpen;
+    private final DevFuseOps.Buffers noOpenRead4k = new DevFuseOps.Buffers();
+    private final DevFuseOps.Buffers noOpenRead128k = new DevFuseOps.Buffers();
+    private long noOpenBigNode;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException, SysException {
@@ -83,17 +90,24 @@ public class DevFuseBench {
         ops = new DevFuseOps(fs, new DevFuseNodes(fs.getattr("/").ino), DevFuseOptions.parse(List.of(), true),
                 () -> { });
 
-        fNode = nodeOf(lookup(setup, "f"));
-        long bigNode = nodeOf(lookup(setup, "big"));
-        manyNode = nodeOf(lookup(setup, "many"));
+        fNode = nodeOf(lookup(ops, setup, "f"));
+        long bigNode = nodeOf(lookup(ops, setup, "big"));
+        manyNode = nodeOf(lookup(ops, setup, "many"));
         bigFh = handleOf(open(setup, DevFuseOps.OPEN, bigNode));
         dirFh = handleOf(open(setup, DevFuseOps.OPENDIR, manyNode));
 
-        lookup(lookupHit, "f");
-        lookup(lookupMiss, "nothing");
+        lookup(ops, lookupHit, "f");
+        lookup(ops, lookupMiss, "nothing");
         request(getattr, DevFuseOps.GETATTR, fNode, 16); // fuse_getattr_in: no handle
         readRequest(read4k, DevFuseOps.READ, 0, bigFh, 0, 4096);
         readRequest(read128k, DevFuseOps.READ, 0, bigFh, 0, 128 << 10);
+
+        noOpen = new DevFuseOps(fs, new DevFuseNodes(fs.getattr("/").ino), DevFuseOptions.parse(List.of(), true),
+                () -> { });
+        init(noOpen, setup);
+        noOpenBigNode = nodeOf(lookup(noOpen, setup, "big"));
+        readRequest(noOpenRead4k, DevFuseOps.READ, noOpenBigNode, 0, 0, 4096);
+        readRequest(noOpenRead128k, DevFuseOps.READ, noOpenBigNode, 0, 0, 128 << 10);
         check();
     }
 
@@ -110,6 +124,13 @@ public class DevFuseBench {
         }
         if (ops.handle(read128k, DevFuseOps.READ, 0) != 128 << 10) {
             throw new IllegalStateException("READ of 128 KiB did not answer 128 KiB");
+        }
+        request(setup, DevFuseOps.OPEN, noOpenBigNode, 8);
+        if (noOpen.handle(setup, DevFuseOps.OPEN, noOpenBigNode) != -38) {
+            throw new IllegalStateException("OPEN after an INIT offering FUSE_NO_OPEN_SUPPORT was not ENOSYS");
+        }
+        if (noOpen.handle(noOpenRead128k, DevFuseOps.READ, noOpenBigNode) != 128 << 10) {
+            throw new IllegalStateException("READ of 128 KiB naming only the node did not answer 128 KiB");
         }
         int names = devReaddirplus();
         if (names != NAMES + 2) {
@@ -166,6 +187,16 @@ public class DevFuseBench {
     }
 
     @Benchmark
+    public int devNoOpenRead4k() {
+        return noOpen.handle(noOpenRead4k, DevFuseOps.READ, noOpenBigNode);
+    }
+
+    @Benchmark
+    public int devNoOpenRead128k() {
+        return noOpen.handle(noOpenRead128k, DevFuseOps.READ, noOpenBigNode);
+    }
+
+    @Benchmark
     public int engineRead128k() throws SysException {
         return fs.read(bigFh, read128k.outAddress + OUT, 128 << 10, 0);
     }
@@ -216,7 +247,20 @@ public class DevFuseBench {
         in.limit(DevFuseOps.IN_HEADER + argsLength);
     }
 
-    private DevFuseOps.Buffers lookup(DevFuseOps.Buffers b, String name) {
+    /** fuse_init_in of protocol 7.38, offering FUSE_NO_OPEN_SUPPORT (and nothing else). */
+    private static void init(DevFuseOps to, DevFuseOps.Buffers b) {
+        request(b, DevFuseOps.INIT, 0, 64);
+        b.in.putInt(DevFuseOps.IN_HEADER, 7);
+        b.in.putInt(DevFuseOps.IN_HEADER + 4, 38);
+        b.in.putInt(DevFuseOps.IN_HEADER + 8, 128 << 10);
+        b.in.putInt(DevFuseOps.IN_HEADER + 12, 1 << 17);
+        int n = to.handle(b, DevFuseOps.INIT, 0);
+        if (n != 64) {
+            throw new IllegalStateException("INIT answered " + n);
+        }
+    }
+
+    private static DevFuseOps.Buffers lookup(DevFuseOps ops, DevFuseOps.Buffers b, String name) {
         byte[] raw = (name + "\0").getBytes(StandardCharsets.UTF_8);
         request(b, DevFuseOps.LOOKUP, ROOT, (raw.length + 7) & ~7);
         b.in.put(DevFuseOps.IN_HEADER, raw);
