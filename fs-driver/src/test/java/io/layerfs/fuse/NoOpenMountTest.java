@@ -115,6 +115,76 @@ class NoOpenMountTest {
     }
 
     /**
+     * Readers of 100 lower files and a writer appending to 100 others (each first append copies
+     * the file up, on a thread of its own, and each fsync runs there too), with room for 8 files
+     * in the server and the page cache dropped over and over: every read gets its file's data,
+     * and every file written holds exactly what was appended.
+     */
+    @Test
+    void readersAndAWriter_underASmallBudget_readAndWriteTheirOwnFiles() throws Exception {
+        Stack s = new Stack(tmp, 1);
+        int count = 100;
+        for (int i = 0; i < 2 * count; i++) {
+            s.file(s.lower(0), "f" + i, content(i));
+        }
+        try (MountView v = mount(s, "open_files=8")) {
+            long until = System.nanoTime() + 3_000_000_000L;
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            StringBuilder[] expected = new StringBuilder[count];
+            for (int i = 0; i < count; i++) {
+                expected[i] = new StringBuilder(content(count + i));
+            }
+            Thread reader = new Thread(() -> {
+                java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+                try {
+                    while (System.nanoTime() < until) {
+                        int i = r.nextInt(count);
+                        assertEquals(content(i), new String(v.read("/f" + i), StandardCharsets.UTF_8), "f" + i);
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            });
+            Thread writer = new Thread(() -> {
+                java.util.SplittableRandom r = new java.util.SplittableRandom(2);
+                try {
+                    for (int n = 0; System.nanoTime() < until; n++) {
+                        int i = r.nextInt(count);
+                        String line = "line " + n + "\n";
+                        int fd = SYS.openat(Sys.AT_FDCWD, v.host("/f" + (count + i)), Sys.O_WRONLY | Sys.O_APPEND, 0);
+                        try {
+                            byte[] b = bytes(line);
+                            SYS.pwrite(fd, b, b.length, 0); // O_APPEND: at the end whatever the offset
+                            SYS.fsync(fd, false);
+                        } finally {
+                            SYS.close(fd);
+                        }
+                        expected[i].append(line);
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            });
+            reader.start();
+            writer.start();
+            while (System.nanoTime() < until && failure.get() == null) {
+                dropCaches();
+                Thread.sleep(50);
+            }
+            reader.join();
+            writer.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            dropCaches();
+            for (int i = 0; i < count; i++) {
+                assertEquals(expected[i].toString(), new String(v.read("/f" + (count + i)), StandardCharsets.UTF_8),
+                        "f" + (count + i));
+            }
+        }
+    }
+
+    /**
      * A file open but not yet read when another file is renamed over its name: its reads come
      * after the name is gone, and must get its own data, for a lower and for an upper file, with
      * and without OPEN requests.
