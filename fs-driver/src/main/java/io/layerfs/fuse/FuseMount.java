@@ -64,6 +64,15 @@ public final class FuseMount implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks the values of the "-o" options a mount would take (timeouts, open_files, no_open,
+     * writeback, the numeric libfuse ones): throws IllegalArgumentException naming the first bad
+     * one, before anything is mounted.
+     */
+    public static void checkOptions(List<String> extraOptions) {
+        DevFuseOptions.parse(extraOptions, false);
+    }
+
     /** Mounts with the binding LAYERFS_FUSE_BINDING selects (/dev/fuse by default). */
     public static FuseMount mount(UnionFs fs, Path mountpoint, List<String> extraOptions, boolean debug)
             throws IOException {

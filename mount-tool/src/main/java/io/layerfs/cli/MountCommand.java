@@ -167,6 +167,11 @@ final class MountCommand implements Callable<Integer> {
      */
     MountRequest request(PrintWriter warningsTo) throws CliException {
         OverlayOptions o = OverlayOptionsParser.parse(options, cwd);
+        try {
+            io.layerfs.fuse.FuseMount.checkOptions(o.fuseOptions());
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCode.USAGE, e.getMessage());
+        }
         if (!daemonChild) {
             for (String w : o.warnings()) {
                 warningsTo.println("layerfs: warning: " + w);

@@ -119,12 +119,29 @@ class MountCliMountTest {
 
     @Test
     void mount_failureInTheServer_isRelayed_andNothingStaysMounted() throws Exception {
-        // Preflight passes; the binding (libfuse, or the /dev/fuse binding's option parser) rejects
-        // the value when mounting, in the background process.
-        assertEquals(ExitCode.FAILURE.code,
+        // Preflight passes; the background server finds the workdir locked by someone else (as by
+        // another mount of it) and refuses to open the layers.
+        io.layerfs.sys.Sys sys = io.layerfs.sys.Sys.get();
+        int lock = sys.openat(io.layerfs.sys.Sys.AT_FDCWD, dir.resolve("work").toString(),
+                io.layerfs.sys.Sys.O_RDONLY | io.layerfs.sys.Sys.O_DIRECTORY, 0);
+        try {
+            assertTrue(sys.tryLock(lock));
+            assertEquals(ExitCode.FAILURE.code, mountInBackground());
+        } finally {
+            sys.close(lock);
+        }
+
+        assertTrue(err.toString().lines().anyMatch(l -> l.startsWith("layerfs: ") && l.contains("work")), err.toString());
+        assertFalse(isMounted());
+        assertTrue(BackgroundLauncher.findServer(merged).isEmpty());
+    }
+
+    @Test
+    void mount_badOptionValue_isAUsageError_beforeAnyServerStarts() throws Exception {
+        assertEquals(ExitCode.USAGE.code,
                 run("mount", "-o", "lowerdir=lower,upperdir=upper,workdir=work,entry_timeout=bogus", "merged"));
 
-        assertTrue(err.toString().lines().anyMatch(l -> l.startsWith("layerfs: ")), err.toString());
+        assertEquals("layerfs: option entry_timeout=bogus: not a number of seconds", err.toString().lines().findFirst().orElse(""));
         assertFalse(isMounted());
         assertTrue(BackgroundLauncher.findServer(merged).isEmpty());
     }

@@ -84,6 +84,17 @@ class MountCommandTest {
     }
 
     @Test
+    void badValueOfAnOptionTheServerTakes_isAUsageErrorNamingIt() {
+        CliException e = assertThrows(CliException.class,
+                () -> request("mount", "-o", "lowerdir=/a,upperdir=/u,workdir=/w,open_files=abc", "/m"));
+        assertEquals(ExitCode.USAGE, e.exitCode);
+        assertEquals("option open_files=abc: not a number of files (1 or more)", e.getMessage());
+        e = assertThrows(CliException.class, () -> request("mount", "--lower", "/a", "-o", "attr_timeout=soon", "/m"));
+        assertEquals("option attr_timeout=soon: not a number of seconds", e.getMessage());
+        assertEquals(ExitCode.USAGE, e.exitCode);
+    }
+
+    @Test
     void daemonChild_doesNotRepeatWarnings() throws CliException {
         request("mount", "--daemon-child", "-o", "lowerdir=/a,bogus", "/m");
 
