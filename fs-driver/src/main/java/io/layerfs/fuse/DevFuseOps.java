@@ -454,6 +454,10 @@ final class DevFuseOps {
             // fstat(2) of a file unlinked while open comes without a handle
             NodeFiles files = nodeFiles;
             fh = files != null ? files.any(node) : nodes.anyHandle(node);
+            Stat gone = fh < 0 && files != null ? files.goneLowerStat(node) : null;
+            if (gone != null) {
+                return gone;
+            }
             if (fh < 0) {
                 throw new SysException(Errno.ENOENT, "node " + node + " has no name left");
             }
@@ -500,11 +504,11 @@ final class DevFuseOps {
             } else {
                 // times (a chmod or chown needs a name) with no writer: the write cache's own ctime,
                 // written back right after an unlink (rm -rf). Through a descriptor that wrote the
-                // file; else ENOENT, as before this binding sent no OPEN: a lower file's descriptor
-                // would change the lower layer
+                // file; else left as they are, since a lower file's descriptor would change the
+                // lower layer, and the file has no name to show them under
                 fh = files.writing(f);
                 if (fh < 0) {
-                    return -Errno.ENOENT;
+                    return attrOut(b.out, attributes(node, -1));
                 }
             }
             return setattr(b, node, valid, fh);
@@ -679,7 +683,7 @@ final class DevFuseOps {
             return null;
         }
         long id = nodes.at(parent, name);
-        return id == 0 ? null : files.keepReachable(id, path);
+        return id == 0 ? null : files.keepReachable(id, path, st);
     }
 
     private int rename(Buffers b, long parent, long newParent, int flags, int namesAt) throws SysException {

@@ -4,6 +4,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.layerfs.sys.Errno;
+import io.layerfs.sys.Stat;
 import io.layerfs.sys.Sys;
 import io.layerfs.sys.SysException;
 import io.layerfs.union.UnionFs;
@@ -50,6 +51,8 @@ final class NodeFiles {
         int counted;
         /** A gone node's lower file, not opened yet (see {@link #keepReachable}); null if none. */
         UnionFs.LowerFile lower;
+        /** Its attributes as the union showed them when its last name went (nlink 0); with lower. */
+        Stat lowerStat;
 
         File(long node) {
             this.node = node;
@@ -165,25 +168,24 @@ final class NodeFiles {
         }
     }
 
+    /** Any descriptor the node has, or -1: for a node without a name (its fstat). */
+    long any(long node) {
+        File f = files.get(node);
+        return f == null ? -1 : f.any();
+    }
+
     /**
-     * Any descriptor the node has, or -1: for a node without a name (its fstat). A gone lower
-     * file not opened yet is opened now.
+     * The attributes of a gone node's lower file not opened yet (see {@link #keepReachable}), or
+     * null: lower layers never change, so the stat taken when its name went still holds, and an
+     * rm -rf needs no open to answer the SETATTR of its times that follows each unlink.
      */
-    long any(long node) throws SysException {
+    Stat goneLowerStat(long node) {
         File f = files.get(node);
         if (f == null) {
-            return -1;
+            return null;
         }
         synchronized (f) {
-            if (f.lower == null || f.any() >= 0) {
-                return f.any();
-            }
-        }
-        f = acquire(node);
-        try {
-            return forReading(f, null);
-        } finally {
-            release(f);
+            return f.lower == null ? null : f.lowerStat;
         }
     }
 
@@ -202,11 +204,11 @@ final class NodeFiles {
 
     /**
      * Called before the last name of the regular file {@code path} (node {@code node}) is removed:
-     * makes sure the node reaches its file without the name. A lower file stays where it is, so it
+     * makes sure the node reaches its file without the name ({@code st}: its attributes now). A lower file stays where it is, so it
      * is only remembered (opened when a READ comes: an rm -rf opens nothing); an upper file is
      * opened. {@link #removed} or {@link #kept} must follow with the outcome.
      */
-    File keepReachable(long node, String path) throws SysException {
+    File keepReachable(long node, String path, Stat st) throws SysException {
         File f = acquire(node);
         try {
             if (f.any() < 0) {
@@ -216,6 +218,7 @@ final class NodeFiles {
                 } else {
                     synchronized (f) {
                         f.lower = lower;
+                        f.lowerStat = st.withNlink(0);
                     }
                 }
             }
@@ -240,6 +243,7 @@ final class NodeFiles {
     void kept(File f) {
         synchronized (f) {
             f.lower = null;
+            f.lowerStat = null;
         }
         release(f);
     }

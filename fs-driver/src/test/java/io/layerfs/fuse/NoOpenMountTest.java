@@ -246,6 +246,31 @@ class NoOpenMountTest {
     }
 
     /**
+     * A lower file opened read-only, then unlinked: fstat and fsync through the open file work,
+     * and its data reads back. (The write cache's ctime after the unlink once failed with ENOENT,
+     * which the kernel then reported at the fsync.)
+     */
+    @Test
+    void lowerFileOpenedReadOnly_unlinked_fstatFsyncAndReadWork() throws Exception {
+        Stack s = new Stack(tmp, 1);
+        s.file(s.lower(0), "f", "lowerdata");
+        try (MountView v = mount(s)) {
+            int fd = SYS.openat(Sys.AT_FDCWD, v.host("/f"), Sys.O_RDONLY, 0);
+            try {
+                v.unlink("/f");
+                Stat st = SYS.fstat(fd);
+                assertEquals(0, st.nlink);
+                assertEquals(9, st.size);
+                SYS.fsync(fd, false);
+                assertEquals("lowerdata", readAll(fd, 9));
+            } finally {
+                SYS.close(fd);
+            }
+            assertEquals("lowerdata", Files.readString(s.lower(0).resolve("f")));
+        }
+    }
+
+    /**
      * Without OPEN requests a lower file is copied up by its first write, not by an open for
      * writing: an open and close without a write leaves the upper layer as it was. A write, a
      * truncating open and a write through the kernel's cache each copy it up.

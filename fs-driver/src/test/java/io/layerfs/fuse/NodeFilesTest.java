@@ -100,11 +100,20 @@ class NodeFilesTest {
     @Test
     void goneNodes_countOutsideTheBudget_keepTheirFile_andCloseWhenForgotten() throws Exception {
         NodeFiles files = files(4, 20);
-        NodeFiles.File f = files.keepReachable(0, "/f0"); // a lower file: remembered, not opened
+        NodeFiles.File f = files.keepReachable(0, "/f0", fs.getattr("/f0")); // a lower file: remembered, not opened
         fs.unlink("/f0");
         files.removed(f);
         assertEquals(0, files.openCount());
-        long fh = files.any(0); // opened now, from the lower layer
+        assertEquals(-1, files.any(0));
+        assertEquals(0, files.goneLowerStat(0).nlink, "its stat, without an open");
+        assertEquals(6, files.goneLowerStat(0).size);
+        NodeFiles.File reading = files.acquire(0);
+        long fh;
+        try {
+            fh = files.forReading(reading, null); // opened now, from the lower layer
+        } finally {
+            files.release(reading);
+        }
         assertEquals("data 0", contentOf(fh));
         for (int i = 1; i < 20; i++) {
             read(files, i);
@@ -122,7 +131,7 @@ class NodeFilesTest {
         long made = fs.create("/up", 0644, Sys.O_RDWR | Sys.O_CREAT, io.layerfs.union.Caller.ROOT);
         SYS.pwrite((int) made, "upper".getBytes(StandardCharsets.UTF_8), 5, 0);
         fs.release(made);
-        NodeFiles.File f = files.keepReachable(7, "/up");
+        NodeFiles.File f = files.keepReachable(7, "/up", fs.getattr("/up"));
         fs.unlink("/up");
         files.removed(f);
         assertEquals("upper", contentOf(files.any(7)));
