@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -129,13 +131,13 @@ class NoOpenMountTest {
         }
         try (MountView v = mount(s, "open_files=8")) {
             long until = System.nanoTime() + 3_000_000_000L;
-            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
             StringBuilder[] expected = new StringBuilder[count];
             for (int i = 0; i < count; i++) {
                 expected[i] = new StringBuilder(content(count + i));
             }
             Thread reader = new Thread(() -> {
-                java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+                SplittableRandom r = new SplittableRandom(1);
                 try {
                     while (System.nanoTime() < until) {
                         int i = r.nextInt(count);
@@ -146,7 +148,7 @@ class NoOpenMountTest {
                 }
             });
             Thread writer = new Thread(() -> {
-                java.util.SplittableRandom r = new java.util.SplittableRandom(2);
+                SplittableRandom r = new SplittableRandom(2);
                 try {
                     for (int n = 0; System.nanoTime() < until; n++) {
                         int i = r.nextInt(count);

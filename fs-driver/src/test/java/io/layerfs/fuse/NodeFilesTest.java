@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.layerfs.contract.Stack;
 import io.layerfs.sys.Sys;
+import io.layerfs.union.Caller;
 import io.layerfs.union.UnionFs;
 
 /**
@@ -128,7 +129,7 @@ class NodeFilesTest {
     @Test
     void keepReachable_ofAnUpperFile_opensItBeforeTheUnlink() throws Exception {
         NodeFiles files = files(4, 0);
-        long made = fs.create("/up", 0644, Sys.O_RDWR | Sys.O_CREAT, io.layerfs.union.Caller.ROOT);
+        long made = fs.create("/up", 0644, Sys.O_RDWR | Sys.O_CREAT, Caller.ROOT);
         SYS.pwrite((int) made, "upper".getBytes(StandardCharsets.UTF_8), 5, 0);
         fs.release(made);
         NodeFiles.File f = files.keepReachable(7, "/up", fs.getattr("/up"));

@@ -13,6 +13,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+import io.layerfs.fuse.FuseMount;
+
 /**
  * {@code layerfs mount}: turns either command-line form into a {@link MountRequest}, checks it
  * ({@link Preflight}), then serves it in this process ({@code --foreground}) or in a background
@@ -168,7 +170,7 @@ final class MountCommand implements Callable<Integer> {
     MountRequest request(PrintWriter warningsTo) throws CliException {
         OverlayOptions o = OverlayOptionsParser.parse(options, cwd);
         try {
-            io.layerfs.fuse.FuseMount.checkOptions(o.fuseOptions());
+            FuseMount.checkOptions(o.fuseOptions());
         } catch (IllegalArgumentException e) {
             throw new CliException(ExitCode.USAGE, e.getMessage());
         }

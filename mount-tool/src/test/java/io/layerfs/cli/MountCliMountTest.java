@@ -20,6 +20,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.layerfs.sys.Sys;
+
 /**
  * {@code layerfs mount} and {@code umount} for real: background server, foreground, signals.
  * Needs root and /dev/fuse, which CI has; {@code -Dlayerfs.mountTests=false} skips them on a laptop.
@@ -121,9 +123,8 @@ class MountCliMountTest {
     void mount_failureInTheServer_isRelayed_andNothingStaysMounted() throws Exception {
         // Preflight passes; the background server finds the workdir locked by someone else (as by
         // another mount of it) and refuses to open the layers.
-        io.layerfs.sys.Sys sys = io.layerfs.sys.Sys.get();
-        int lock = sys.openat(io.layerfs.sys.Sys.AT_FDCWD, dir.resolve("work").toString(),
-                io.layerfs.sys.Sys.O_RDONLY | io.layerfs.sys.Sys.O_DIRECTORY, 0);
+        Sys sys = Sys.get();
+        int lock = sys.openat(Sys.AT_FDCWD, dir.resolve("work").toString(), Sys.O_RDONLY | Sys.O_DIRECTORY, 0);
         try {
             assertTrue(sys.tryLock(lock));
             assertEquals(ExitCode.FAILURE.code, mountInBackground());
