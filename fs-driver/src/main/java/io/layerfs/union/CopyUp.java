@@ -224,7 +224,12 @@ final class CopyUp {
         }
     }
 
-    private Moved copyData(int src, int dst, long size, String rel) throws SysException {
+    /**
+     * Copies size bytes of data from src to dst (empty): reflinked where the filesystem can,
+     * else by copy_file_range over the data extents, read/write where that is refused (EXDEV
+     * across filesystems); dst ends at size. rel names the file for the progress hook.
+     */
+    Moved copyData(int src, int dst, long size, String rel) throws SysException {
         try {
             sys.ficlone(dst, src);
             reached(rel, size);

@@ -618,21 +618,15 @@ public final class UnionFs implements AutoCloseable {
      */
     public long reopenForWriting(long fh) throws SysException {
         requireWritable("/");
-        if (!lowerReaderKeys.containsKey((int) fh)) { // every read-only descriptor of a lower file is there
+        LowerName lower = lowerReaderKeys.get((int) fh); // every read-only descriptor of a lower file is there
+        if (lower == null) {
             return tracked(sys.openat(Sys.AT_FDCWD, "/proc/self/fd/" + fh, Sys.O_RDWR, 0));
         }
         Stat st = sys.fstat((int) fh);
         int copy = sys.openat(work.fd, ".", Sys.O_TMPFILE | Sys.O_RDWR, st.mode & 07777);
         try {
-            long done = 0;
-            while (done < st.size) {
-                long n = sys.copyFileRange((int) fh, done, copy, done, Math.min(st.size - done, 8L << 20));
-                if (n == 0) {
-                    break;
-                }
-                done += n;
-            }
-        } catch (SysException e) {
+            copyUp.copyData((int) fh, copy, st.size, lower.rel());
+        } catch (SysException | RuntimeException e) {
             sys.close(copy);
             throw e;
         }

@@ -24,6 +24,7 @@ import io.layerfs.contract.MountView;
 import io.layerfs.contract.Stack;
 import io.layerfs.sys.Stat;
 import io.layerfs.sys.Sys;
+import io.layerfs.testkit.Mounts;
 
 /**
  * The /dev/fuse binding without OPEN and RELEASE requests ({@link NodeFiles}): the server opens a
@@ -222,12 +223,29 @@ class NoOpenMountTest {
     /**
      * A lower file opened read-write, unlinked, then written: the write must not reach the lower
      * layer. It goes to an unnamed copy, which the open file reads back, as kernel overlayfs's
-     * copy-up at open would give; the union shows no name for it.
+     * copy-up at open would give; the union shows no name for it. Also with the lower layer on a
+     * file system of its own (a tmpfs), where copy_file_range into the workdir fails with EXDEV.
      */
-    @Test
-    void lowerFileOpenedForWriting_unlinked_thenWritten_writesAnUnnamedCopy() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void lowerFileOpenedForWriting_unlinked_thenWritten_writesAnUnnamedCopy(boolean lowerOnItsOwnTmpfs)
+            throws Exception {
         Stack s = new Stack(tmp, 1);
-        s.file(s.lower(0), "f", "lowerdata");
+        if (lowerOnItsOwnTmpfs) {
+            Process p = new ProcessBuilder("mount", "-t", "tmpfs", "tmpfs", s.lower(0).toString()).inheritIO().start();
+            assertEquals(0, p.waitFor());
+        }
+        try {
+            s.file(s.lower(0), "f", "lowerdata");
+            writeThroughAnUnlinkedLowerFile(s);
+        } finally {
+            if (lowerOnItsOwnTmpfs) {
+                Mounts.unmount(s.lower(0));
+            }
+        }
+    }
+
+    private void writeThroughAnUnlinkedLowerFile(Stack s) throws Exception {
         try (MountView v = mount(s)) {
             int fd = SYS.openat(Sys.AT_FDCWD, v.host("/f"), Sys.O_RDWR, 0);
             try {
