@@ -500,7 +500,7 @@ final class DevFuseOps {
                 // a truncate, or a change the kernel makes for a file open for writing (FATTR_FH:
                 // its handle is 0 here): the write cache's times after the unlink, which an error
                 // would leave in the file for its next fsync to report
-                fh = files.forWriting(f, null);
+                fh = files.forWriting(f);
             } else {
                 // times (a chmod or chown needs a name) with no writer: the write cache's own ctime,
                 // written back right after an unlink (rm -rf). Through a descriptor that wrote the
@@ -781,34 +781,52 @@ final class DevFuseOps {
         return 16;
     }
 
-    /** pread straight into the reply buffer; short only at end of file, as FUSE expects. */
-    private int read(Buffers b, long node) throws SysException {
+    // Requests on an open file name it by the handle an OPEN or CREATE gave, or, without OPEN
+    // (see NodeFiles), by the node alone: each such request pins the node's layer files.
+
+    /** The node's layer files, pinned for this request; null when the kernel names files by handle. */
+    private NodeFiles.File pin(long node) {
         NodeFiles files = nodeFiles;
-        if (files == null) {
-            return readAt(b, b.in.getLong(IN_HEADER));
-        }
-        NodeFiles.File f = files.acquire(node);
-        try {
-            return readAt(b, files.forReading(f, nodes.path(node)));
-        } finally {
-            files.release(f);
+        return files == null ? null : files.acquire(node);
+    }
+
+    private void unpin(NodeFiles.File f) {
+        if (f != null) {
+            nodeFiles.release(f);
         }
     }
 
-    private int readAt(Buffers b, long fh) throws SysException {
-        ByteBuffer in = b.in;
-        long offset = in.getLong(IN_HEADER + 8);
-        int size = Math.min(in.getInt(IN_HEADER + 16), OUT_BUFFER - OUT_HEADER);
-        long address = b.outAddress + OUT_HEADER;
-        int done = 0;
-        while (done < size) {
-            int n = fs.read(fh, address + done, size - done, offset + done);
-            if (n == 0) {
-                break;
+    /** The file handle to read through: the request's (fh, the first field), or the pinned node's. */
+    private long readHandle(Buffers b, NodeFiles.File f) throws SysException {
+        return f == null ? b.in.getLong(IN_HEADER) : nodeFiles.forReading(f);
+    }
+
+    /** The file handle to write through: the request's, or the pinned node's (a copy-up first). */
+    private long writeHandle(Buffers b, NodeFiles.File f) throws SysException {
+        return f == null ? b.in.getLong(IN_HEADER) : nodeFiles.forWriting(f);
+    }
+
+    /** pread straight into the reply buffer; short only at end of file, as FUSE expects. */
+    private int read(Buffers b, long node) throws SysException {
+        NodeFiles.File f = pin(node);
+        try {
+            long fh = readHandle(b, f);
+            ByteBuffer in = b.in;
+            long offset = in.getLong(IN_HEADER + 8);
+            int size = Math.min(in.getInt(IN_HEADER + 16), OUT_BUFFER - OUT_HEADER);
+            long address = b.outAddress + OUT_HEADER;
+            int done = 0;
+            while (done < size) {
+                int n = fs.read(fh, address + done, size - done, offset + done);
+                if (n == 0) {
+                    break;
+                }
+                done += n;
             }
-            done += n;
+            return done;
+        } finally {
+            unpin(f);
         }
-        return done;
     }
 
     /**
@@ -817,18 +835,12 @@ final class DevFuseOps {
      */
     private int lseek(Buffers b, long node) throws SysException {
         ByteBuffer in = b.in;
-        NodeFiles files = nodeFiles;
         long pos;
-        if (files == null) {
-            pos = fs.lseek(in.getLong(IN_HEADER), in.getLong(IN_HEADER + 8), in.getInt(IN_HEADER + 16));
-        } else {
-            NodeFiles.File f = files.acquire(node);
-            try {
-                pos = fs.lseek(files.forReading(f, nodes.path(node)), in.getLong(IN_HEADER + 8),
-                        in.getInt(IN_HEADER + 16));
-            } finally {
-                files.release(f);
-            }
+        NodeFiles.File f = pin(node);
+        try {
+            pos = fs.lseek(readHandle(b, f), in.getLong(IN_HEADER + 8), in.getInt(IN_HEADER + 16));
+        } finally {
+            unpin(f);
         }
         if (pos < 0) {
             return -Errno.ENXIO;
@@ -839,70 +851,54 @@ final class DevFuseOps {
 
     /** pwrite straight from the request buffer (the data follows the 40-byte fuse_write_in). */
     private int write(Buffers b, long node) throws SysException {
-        NodeFiles files = nodeFiles;
-        if (files == null) {
-            return writeAt(b, b.in.getLong(IN_HEADER));
-        }
-        NodeFiles.File f = files.acquire(node);
+        NodeFiles.File f = pin(node);
         try {
-            return writeAt(b, files.forWriting(f, nodes.path(node)));
+            long fh = writeHandle(b, f);
+            ByteBuffer in = b.in;
+            long offset = in.getLong(IN_HEADER + 8);
+            int size = in.getInt(IN_HEADER + 16);
+            long address = b.inAddress + IN_HEADER + 40;
+            if ((in.getInt(IN_HEADER + 20) & WRITE_KILL_SUIDGID) != 0 && fs.killSetIdBits(fh)) {
+                // first, as the VFS does: a failed write has still cleared them
+                attributesChanged.accept(node);
+            }
+            int done = 0;
+            while (done < size) {
+                done += fs.write(fh, address + done, size - done, offset + done);
+            }
+            b.out.putInt(OUT_HEADER, done);
+            b.out.putInt(OUT_HEADER + 4, 0);
+            return 8;
         } finally {
-            files.release(f);
+            unpin(f);
         }
     }
 
     /**
-     * FSYNC of the node's descriptor; with none (its pages were written back through one since
-     * closed, or none was ever opened) of its file opened again: fsync(2) of any descriptor of a
-     * file writes its dirty pages.
+     * fsync(2) of the file's handle. Without OPEN, of any descriptor the node has, or of its file
+     * opened again (its pages may have been written back through one since closed): fsync(2) of
+     * any descriptor of a file writes its dirty pages.
      */
     private int fsync(Buffers b, long node) throws SysException {
-        boolean dataOnly = (b.in.getInt(IN_HEADER + 8) & 1) != 0;
-        NodeFiles files = nodeFiles;
-        if (files == null) {
-            fs.fsync(b.in.getLong(IN_HEADER), dataOnly);
-            return 0;
-        }
-        NodeFiles.File f = files.acquire(node);
+        NodeFiles.File f = pin(node);
         try {
-            fs.fsync(files.forReading(f, nodes.path(node)), dataOnly);
+            fs.fsync(readHandle(b, f), (b.in.getInt(IN_HEADER + 8) & 1) != 0);
         } finally {
-            files.release(f);
+            unpin(f);
         }
         return 0;
     }
 
     private int fallocate(Buffers b, long node) throws SysException {
         ByteBuffer in = b.in;
-        NodeFiles files = nodeFiles;
-        NodeFiles.File f = files == null ? null : files.acquire(node);
+        NodeFiles.File f = pin(node);
         try {
-            long fh = f == null ? in.getLong(IN_HEADER) : files.forWriting(f, nodes.path(node));
-            fs.fallocate(fh, in.getInt(IN_HEADER + 24), in.getLong(IN_HEADER + 8), in.getLong(IN_HEADER + 16));
+            fs.fallocate(writeHandle(b, f), in.getInt(IN_HEADER + 24), in.getLong(IN_HEADER + 8),
+                    in.getLong(IN_HEADER + 16));
         } finally {
-            if (f != null) {
-                files.release(f);
-            }
+            unpin(f);
         }
         return 0;
-    }
-
-    private int writeAt(Buffers b, long fh) throws SysException {
-        ByteBuffer in = b.in;
-        long offset = in.getLong(IN_HEADER + 8);
-        int size = in.getInt(IN_HEADER + 16);
-        long address = b.inAddress + IN_HEADER + 40;
-        if ((in.getInt(IN_HEADER + 20) & WRITE_KILL_SUIDGID) != 0 && fs.killSetIdBits(fh)) {
-            // first, as the VFS does: a failed write has still cleared them
-            attributesChanged.accept(in.getLong(16));
-        }
-        int done = 0;
-        while (done < size) {
-            done += fs.write(fh, address + done, size - done, offset + done);
-        }
-        b.out.putInt(OUT_HEADER, done);
-        b.out.putInt(OUT_HEADER + 4, 0);
-        return 8;
     }
 
     private int statfs(Buffers b) throws SysException {
@@ -1099,7 +1095,7 @@ final class DevFuseOps {
         int flags = (WANTED | (writebackWanted ? WRITEBACK_CACHE : 0)) & offered & (noOpen ? ~ATOMIC_O_TRUNC : ~0);
         writeback = (flags & WRITEBACK_CACHE) != 0;
         if (noOpen) {
-            nodeFiles = new NodeFiles(fs, openFiles);
+            nodeFiles = new NodeFiles(fs, openFiles, nodes::path);
         }
         out.putInt(at + 12, flags);
         out.putShort(at + 16, (short) 16); // max_background: readahead and async direct I/O in flight

@@ -2,6 +2,7 @@ package io.layerfs.fuse;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongFunction;
 
 import io.layerfs.sys.Errno;
 import io.layerfs.sys.Stat;
@@ -51,7 +52,7 @@ final class NodeFiles {
         int counted;
         /** A gone node's lower file, not opened yet (see {@link #keepReachable}); null if none. */
         UnionFs.LowerFile lower;
-        /** Its attributes as the union showed them when its last name went (nlink 0); with lower. */
+        /** Its attributes as the union showed them when its last name went (nlink 0); null without lower. */
         Stat lowerStat;
 
         File(long node) {
@@ -66,6 +67,8 @@ final class NodeFiles {
 
     private final UnionFs fs;
     private final int budget;
+    /** A node's path in the union, null once it has no name: asked only when a file must be opened. */
+    private final LongFunction<String> pathOf;
     private final ConcurrentHashMap<Long, File> files = new ConcurrentHashMap<>();
     /**
      * Descriptors open in {@link #files} that count against the budget: those of nodes with a name.
@@ -75,15 +78,19 @@ final class NodeFiles {
     private final AtomicInteger open = new AtomicInteger();
     private final Object sweeping = new Object();
 
-    NodeFiles(UnionFs fs, int budget) {
+    NodeFiles(UnionFs fs, int budget, LongFunction<String> pathOf) {
         this.fs = fs;
         this.budget = Math.max(1, budget);
+        this.pathOf = pathOf;
     }
 
     /** The node's entry, pinned: pass it to {@link #release} when the request is done with it. */
     File acquire(long node) {
         while (true) {
-            File f = files.computeIfAbsent(node, File::new);
+            File f = files.get(node);
+            if (f == null) {
+                f = files.computeIfAbsent(node, File::new);
+            }
             synchronized (f) {
                 if (!f.dead) {
                     f.pins++;
@@ -104,10 +111,10 @@ final class NodeFiles {
     }
 
     /**
-     * A descriptor to read the node's file through: one it has, else its layer file at {@code path}
-     * opened read-only (null path: the node has no name left, ENOENT).
+     * A descriptor to read the node's file through: one it has, else a gone node's lower file, else
+     * its layer file at its path opened read-only (ENOENT when it has no name left).
      */
-    long forReading(File f, String path) throws SysException {
+    long forReading(File f) throws SysException {
         long fh = f.any();
         if (fh >= 0) {
             return fh;
@@ -119,18 +126,23 @@ final class NodeFiles {
         if (lower != null) {
             return install(f, fs.open(lower), false);
         }
+        return install(f, fs.open(path(f), Sys.O_RDONLY), false);
+    }
+
+    private String path(File f) throws SysException {
+        String path = pathOf.apply(f.node);
         if (path == null) {
             throw new SysException(Errno.ENOENT, "node " + f.node + " has no name left");
         }
-        return install(f, fs.open(path, Sys.O_RDONLY), false);
+        return path;
     }
 
     /**
-     * A descriptor to write the node's file through: the one it has, else its file at
-     * {@code path} opened read-write, which copies a lower file up. A node with no name left
-     * writes to what its read descriptor reaches (see {@link UnionFs#reopenForWriting}).
+     * A descriptor to write the node's file through: the one it has, else its file at its path
+     * opened read-write, which copies a lower file up. A node with no name left writes to what its
+     * read descriptor reaches (see {@link UnionFs#reopenForWriting}).
      */
-    long forWriting(File f, String path) throws SysException {
+    long forWriting(File f) throws SysException {
         boolean gone;
         synchronized (f) {
             if (f.writeFh >= 0) {
@@ -138,15 +150,7 @@ final class NodeFiles {
             }
             gone = f.gone;
         }
-        long fh;
-        if (gone) {
-            long read = forReading(f, null);
-            fh = fs.reopenForWriting(read);
-        } else if (path == null) {
-            throw new SysException(Errno.ENOENT, "node " + f.node + " has no name left");
-        } else {
-            fh = fs.open(path, Sys.O_RDWR);
-        }
+        long fh = gone ? fs.reopenForWriting(forReading(f)) : fs.open(path(f), Sys.O_RDWR);
         return install(f, fh, true);
     }
 
@@ -185,7 +189,7 @@ final class NodeFiles {
             return null;
         }
         synchronized (f) {
-            return f.lower == null ? null : f.lowerStat;
+            return f.lowerStat;
         }
     }
 
@@ -214,7 +218,7 @@ final class NodeFiles {
             if (f.any() < 0) {
                 UnionFs.LowerFile lower = fs.lowerFile(path);
                 if (lower == null) {
-                    forReading(f, path);
+                    install(f, fs.open(path, Sys.O_RDONLY), false);
                 } else {
                     synchronized (f) {
                         f.lower = lower;

@@ -43,13 +43,13 @@ class NodeFilesTest {
             s.file(s.lower(0), "f" + i, "data " + i);
         }
         fs = UnionFs.open(s.config());
-        return new NodeFiles(fs, budget);
+        return new NodeFiles(fs, budget, node -> "/f" + node);
     }
 
     private long read(NodeFiles files, int node) throws Exception {
         NodeFiles.File f = files.acquire(node);
         try {
-            return files.forReading(f, "/f" + node);
+            return files.forReading(f);
         } finally {
             files.release(f);
         }
@@ -85,9 +85,9 @@ class NodeFilesTest {
     @Test
     void pinnedNode_keepsItsDescriptor_throughSweeps() throws Exception {
         NodeFiles files = files(4, 20);
-        NodeFiles.File pinned = files.acquire(100);
+        NodeFiles.File pinned = files.acquire(0);
         try {
-            long fh = files.forReading(pinned, "/f0");
+            long fh = files.forReading(pinned);
             for (int i = 1; i < 20; i++) {
                 read(files, i);
             }
@@ -111,7 +111,7 @@ class NodeFilesTest {
         NodeFiles.File reading = files.acquire(0);
         long fh;
         try {
-            fh = files.forReading(reading, null); // opened now, from the lower layer
+            fh = files.forReading(reading); // opened now, from the lower layer
         } finally {
             files.release(reading);
         }
@@ -138,7 +138,7 @@ class NodeFilesTest {
         assertEquals("upper", contentOf(files.any(7)));
         NodeFiles.File again = files.acquire(7);
         try {
-            long w = files.forWriting(again, null); // the same unlinked file, read-write
+            long w = files.forWriting(again); // the same unlinked file, read-write
             SYS.pwrite((int) w, "UP".getBytes(StandardCharsets.UTF_8), 2, 0);
         } finally {
             files.release(again);
