@@ -242,7 +242,7 @@ final class DevFuseOps {
                 return true;
             case WRITE: {
                 NodeFiles files = nodeFiles;
-                return files != null && !files.writable(node) && copiesData(nodes.path(node));
+                return files != null && !files.writable(node) && nodeCopiesData(node);
             }
             case OPEN: {
                 int flags = in.getInt(IN_HEADER);
@@ -250,6 +250,7 @@ final class DevFuseOps {
                         && copiesData(nodes.path(node));
             }
             case SETATTR:
+                return nodeCopiesData(node);
             case SETXATTR:
             case REMOVEXATTR:
                 return copiesData(nodes.path(node));
@@ -266,6 +267,16 @@ final class DevFuseOps {
 
     private boolean copiesData(String path) {
         return path != null && fs.wouldCopyData(path);
+    }
+
+    /**
+     * Whether a change of the node's data may copy it first: a copy-up through its path, or,
+     * without OPEN, the unnamed copy of a lower file whose last name went (see
+     * {@link NodeFiles#forWriting}), which may be as big as any copy-up.
+     */
+    private boolean nodeCopiesData(long node) {
+        String path = nodes.path(node);
+        return path == null ? nodeFiles != null : fs.wouldCopyData(path);
     }
 
     /** The node's path for --debug output, or "node N" if it has no name (left). */
