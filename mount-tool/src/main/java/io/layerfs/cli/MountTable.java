@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import io.layerfs.sys.MountInfo;
+
 /**
  * The mounts listed in {@code /proc/self/mountinfo} (proc(5)): what is mounted where, as the
  * kernel sees it now, which unlike {@code /etc/mtab} includes FUSE mounts made by any process.
@@ -39,11 +41,11 @@ final class MountTable {
 
     /**
      * The mount on top at mountPoint in mountinfo text, as {@link #find} would find it, reading
-     * only the lines of that mount point (see {@link io.layerfs.sys.MountInfo#linesAt}).
+     * only the lines of that mount point (see {@link MountInfo#linesAt}).
      */
     static Optional<Mount> at(String mountinfo, Path mountPoint) {
         Mount top = null;
-        for (String[] f : io.layerfs.sys.MountInfo.linesAt(mountinfo, mountPoint.toString())) {
+        for (String[] f : MountInfo.linesAt(mountinfo, mountPoint.toString())) {
             Mount m = mount(f);
             if (m != null) {
                 top = m;
@@ -83,6 +85,6 @@ final class MountTable {
 
     /** The kernel writes space, tab, newline and backslash in paths as three-digit octal escapes. */
     static String unescape(String field) {
-        return io.layerfs.sys.MountInfo.unescape(field);
+        return MountInfo.unescape(field);
     }
 }
